@@ -1,0 +1,591 @@
+/*
+ * Strict NDJSON record parser (RFC 8259) producing the node tape of
+ * record.h without copying: keys and values point into the line.
+ *
+ * Strings are scanned 16 bytes at a time with SSE2 where available: one
+ * mask finds the closing quote, backslashes, control characters and
+ * non-ASCII bytes, so plain ASCII text costs a load, four compares and a
+ * branch per 16 bytes.  Non-ASCII bytes are validated as UTF-8 one
+ * sequence at a time.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "msg.h"
+#include "record.h"
+
+struct level {
+	uint32_t	node;		/* the container's node */
+	uint32_t	last;		/* its last child so far, 0 if none */
+	uint64_t	bloom;		/* member names seen (objects) */
+	int		is_object;
+};
+
+static int fail(struct cdr_record *rec, const char *p, const char *fmt, ...)
+    CDR_PRINTF(3, 4);
+static const char *scan_string(const char *p, const char *end, int *esc,
+    const char **errp, const char **why);
+static const char *scan_number(const char *p, const char *end);
+static int dup_key(const struct cdr_record *rec, const struct level *lv,
+    uint32_t self);
+static int hexval(int c);
+
+static int
+fail(struct cdr_record *rec, const char *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(rec->err, sizeof(rec->err), "column %zu: ",
+	    (size_t)(p - rec->line) + 1);
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(rec->err))
+		vsnprintf(rec->err + n, sizeof(rec->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	rec->bad = 1;
+	return -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Length of the UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 if it is invalid or cut short.
+ */
+static int
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t left = (size_t)(end - p);
+
+	if (left == 0)
+		return 0;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return left >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && p[1] < 0xA0)
+			return 0;	/* overlong */
+		if (c == 0xED && p[1] >= 0xA0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (left < 4 || (p[1] & 0xC0) != 0x80 ||
+		    (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && p[1] < 0x90)
+			return 0;	/* overlong */
+		if (c == 0xF4 && p[1] >= 0x90)
+			return 0;	/* above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+int
+cdr_utf8_seq(const char *s, size_t n)
+{
+	return utf8_seq((const unsigned char *)s,
+	    (const unsigned char *)s + n);
+}
+
+int
+cdr_utf8_valid(const char *s, size_t n)
+{
+	return cdr_utf8_prefix(s, n) == n;
+}
+
+size_t
+cdr_utf8_prefix(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + n;
+	uint64_t w;
+	int k;
+
+	while (p < end) {
+		/* Eight ASCII bytes at a time. */
+		while (end - p >= 8) {
+			memcpy(&w, p, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			p += 8;
+		}
+		if (p == end)
+			break;
+		k = utf8_seq(p, end);
+		if (k == 0)
+			break;
+		p += k;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+/*
+ * p is just past the opening quote.  Returns the closing quote, or NULL
+ * with errp and why set.  *esc is set when the string holds escapes.
+ */
+static const char *
+scan_string(const char *p, const char *end, int *esc, const char **errp,
+    const char **why)
+{
+	int k;
+
+	for (;;) {
+#if defined(__SSE2__)
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i c = _mm_cmpeq_epi8(_mm_min_epu8(v,
+			    _mm_set1_epi8(0x1F)), v);
+			unsigned m = (unsigned)_mm_movemask_epi8(
+			    _mm_or_si128(_mm_or_si128(q, b), c)) |
+			    (unsigned)_mm_movemask_epi8(v);
+
+			if (m == 0) {
+				p += 16;
+				continue;
+			}
+			p += __builtin_ctz(m);
+			break;
+		}
+#endif
+		if (p >= end) {
+			*errp = p;
+			*why = "unterminated string";
+			return NULL;
+		}
+		switch ((unsigned char)*p) {
+		case '"':
+			return p;
+		case '\\':
+			*esc = 1;
+			if (p + 1 >= end) {
+				*errp = p;
+				*why = "unterminated string";
+				return NULL;
+			}
+			switch (p[1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				p += 2;
+				break;
+			case 'u':
+				if (end - p < 6 || hexval(p[2]) < 0 ||
+				    hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
+				    hexval(p[5]) < 0) {
+					*errp = p;
+					*why = "bad \\u escape";
+					return NULL;
+				}
+				p += 6;
+				break;
+			default:
+				*errp = p;
+				*why = "bad escape in string";
+				return NULL;
+			}
+			break;
+		default:
+			if ((unsigned char)*p < 0x20) {
+				*errp = p;
+				*why = *p == '\0' ? "NUL byte in string" :
+				    "control character in string";
+				return NULL;
+			}
+			if ((unsigned char)*p < 0x80) {
+				p++;
+				break;
+			}
+			k = utf8_seq((const unsigned char *)p,
+			    (const unsigned char *)end);
+			if (k == 0) {
+				*errp = p;
+				*why = "invalid UTF-8 in string";
+				return NULL;
+			}
+			p += k;
+			break;
+		}
+	}
+}
+
+/* Returns the end of a valid JSON number at p, or NULL. */
+static const char *
+scan_number(const char *p, const char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end)
+		return NULL;
+	if (*p == '0') {
+		p++;
+	} else if (*p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else {
+		return NULL;
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return NULL;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return NULL;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return p;
+}
+
+/*
+ * One bit of a 64-bit Bloom filter per member name: cheap enough for
+ * every key; a hit is confirmed by comparing names (dup_key).
+ */
+static uint64_t
+key_bit(const char *k, uint32_t n)
+{
+	unsigned h = n;
+
+	if (n > 0)
+		h += (unsigned char)k[0] * 5u + (unsigned char)k[n - 1] * 3u;
+	return UINT64_C(1) << (h & 63);
+}
+
+/* Whether node self's key equals an earlier sibling's. */
+static int
+dup_key(const struct cdr_record *rec, const struct level *lv, uint32_t self)
+{
+	const struct cdr_node *s = &rec->nodes[self], *o;
+	struct cdr_buf a = CDR_BUF_INIT, b = CDR_BUF_INIT;
+	uint32_t i;
+	int dup = 0;
+
+	for (i = lv->node + 1; i != self && i != 0; i = rec->nodes[i].next) {
+		o = &rec->nodes[i];
+		if (!((o->flags | s->flags) & CDR_N_KEY_ESC)) {
+			if (o->klen == s->klen &&
+			    memcmp(o->key, s->key, s->klen) == 0)
+				return 1;
+			continue;
+		}
+		cdr_buf_reset(&a);
+		cdr_buf_reset(&b);
+		if (cdr_json_unescape(o->key, o->klen, &a) == 0 &&
+		    cdr_json_unescape(s->key, s->klen, &b) == 0 &&
+		    a.len == b.len && memcmp(a.p, b.p, a.len) == 0) {
+			dup = 1;
+			break;
+		}
+	}
+	cdr_buf_free(&a);
+	cdr_buf_free(&b);
+	return dup;
+}
+
+#define SKIP_WS(p, end)							\
+	while ((p) < (end) && (*(p) == ' ' || *(p) == '\t' ||		\
+	    *(p) == '\r' || *(p) == '\n'))				\
+		(p)++
+
+int
+cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
+{
+	struct level stack[CDR_MAX_DEPTH];
+	const char *s = rec->line, *p = s, *end = s + rec->len;
+	const char *key = NULL, *q, *errp, *why;
+	struct cdr_node *nd;
+	struct level *top;
+	uint32_t n = 0, klen = 0, self;
+	uint64_t bloom = 0, bit;
+	int depth = 0, kesc = 0, esc;
+
+	rec->bad = 0;
+	rec->err[0] = '\0';
+	rec->nnodes = 0;
+	if (rec->len > UINT32_MAX)
+		return fail(rec, s, "record longer than 4 GiB");
+	SKIP_WS(p, end);
+	if (p == end)
+		return fail(rec, p, "empty record");
+	if (*p != '{')
+		return fail(rec, p, "record is not a JSON object");
+	top = NULL;
+
+value:
+	/* p is at the first byte of a value; key/klen name it in objects. */
+	if (n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		rec->nodes = cdr_xreallocarray(rec->nodes, *cap,
+		    sizeof(*rec->nodes));
+	}
+	self = n++;
+	nd = &rec->nodes[self];
+	nd->key = key;
+	nd->klen = klen;
+	nd->flags = kesc ? CDR_N_KEY_ESC : 0;
+	nd->next = 0;
+	nd->nchild = 0;
+	if (top != NULL) {
+		if (top->last != 0)
+			rec->nodes[top->last].next = self;
+		top->last = self;
+		rec->nodes[top->node].nchild++;
+		if (top->is_object) {
+			bit = key_bit(key, klen);
+			/* Escaped names hash differently: always compare. */
+			if (((bloom & bit) || kesc) && dup_key(rec, top, self))
+				return fail(rec, key - 1,
+				    "duplicate key \"%.*s\"",
+				    (int)(klen > 60 ? 60 : klen), key);
+			bloom |= bit;
+		}
+	}
+	switch (*p) {
+	case '"':
+		esc = 0;
+		q = scan_string(p + 1, end, &esc, &errp, &why);
+		if (q == NULL)
+			return fail(rec, errp, "%s", why);
+		nd->type = CDR_T_STRING;
+		nd->val = p + 1;
+		nd->vlen = (uint32_t)(q - p - 1);
+		if (esc)
+			nd->flags |= CDR_N_VAL_ESC;
+		p = q + 1;
+		break;
+	case '{':
+	case '[':
+		if (depth == CDR_MAX_DEPTH)
+			return fail(rec, p, "nesting deeper than %d",
+			    CDR_MAX_DEPTH);
+		nd->type = *p == '{' ? CDR_T_OBJECT : CDR_T_ARRAY;
+		nd->val = p;
+		if (top != NULL)
+			top->bloom = bloom;
+		bloom = 0;
+		top = &stack[depth++];
+		top->node = self;
+		top->last = 0;
+		top->is_object = *p == '{';
+		p++;
+		SKIP_WS(p, end);
+		if (p < end && *p == (top->is_object ? '}' : ']'))
+			goto close;
+		if (top->is_object)
+			goto member;
+		key = NULL;
+		klen = 0;
+		kesc = 0;
+		if (p == end)
+			return fail(rec, p, "unexpected end of record");
+		goto value;
+	case 't':
+		if (end - p < 4 || memcmp(p, "true", 4) != 0)
+			return fail(rec, p, "invalid literal");
+		nd->type = CDR_T_TRUE;
+		nd->val = p;
+		nd->vlen = 4;
+		p += 4;
+		break;
+	case 'f':
+		if (end - p < 5 || memcmp(p, "false", 5) != 0)
+			return fail(rec, p, "invalid literal");
+		nd->type = CDR_T_FALSE;
+		nd->val = p;
+		nd->vlen = 5;
+		p += 5;
+		break;
+	case 'n':
+		if (end - p < 4 || memcmp(p, "null", 4) != 0)
+			return fail(rec, p, "invalid literal");
+		nd->type = CDR_T_NULL;
+		nd->val = p;
+		nd->vlen = 4;
+		p += 4;
+		break;
+	default:
+		q = scan_number(p, end);
+		if (q == NULL) {
+			if (*p == '\0')
+				return fail(rec, p, "NUL byte");
+			if ((unsigned char)*p >= 0x80 || *p < 0x20)
+				return fail(rec, p, "unexpected byte 0x%02x",
+				    (unsigned char)*p);
+			if (*p == '-' || (*p >= '0' && *p <= '9'))
+				return fail(rec, p, "invalid number");
+			return fail(rec, p, "unexpected character '%c'", *p);
+		}
+		nd->type = CDR_T_NUMBER;
+		nd->val = p;
+		nd->vlen = (uint32_t)(q - p);
+		p = q;
+		break;
+	}
+
+after:
+	SKIP_WS(p, end);
+	if (p == end)
+		return fail(rec, p, "unexpected end of record");
+	if (*p == ',') {
+		p++;
+		SKIP_WS(p, end);
+		if (top->is_object)
+			goto member;
+		key = NULL;
+		klen = 0;
+		kesc = 0;
+		if (p == end)
+			return fail(rec, p, "unexpected end of record");
+		goto value;
+	}
+	if (*p == (top->is_object ? '}' : ']'))
+		goto close;
+	if (top->is_object)
+		return fail(rec, p, "expected ',' or '}'");
+	return fail(rec, p, "expected ',' or ']'");
+
+member:
+	if (p == end)
+		return fail(rec, p, "unexpected end of record");
+	if (*p != '"')
+		return fail(rec, p, "expected a string key");
+	kesc = 0;
+	q = scan_string(p + 1, end, &kesc, &errp, &why);
+	if (q == NULL)
+		return fail(rec, errp, "%s", why);
+	key = p + 1;
+	klen = (uint32_t)(q - key);
+	p = q + 1;
+	SKIP_WS(p, end);
+	if (p == end || *p != ':')
+		return fail(rec, p, "expected ':' after key");
+	p++;
+	SKIP_WS(p, end);
+	if (p == end)
+		return fail(rec, p, "unexpected end of record");
+	goto value;
+
+close:
+	nd = &rec->nodes[top->node];
+	nd->vlen = (uint32_t)(p + 1 - nd->val);
+	p++;
+	depth--;
+	if (depth > 0) {
+		top = &stack[depth - 1];
+		bloom = top->bloom;
+		goto after;
+	}
+	SKIP_WS(p, end);
+	if (p != end)
+		return fail(rec, p, "trailing characters after the object");
+	rec->nnodes = n;
+	return 0;
+}
+
+int
+cdr_json_unescape(const char *s, size_t n, struct cdr_buf *out)
+{
+	const char *end = s + n, *run;
+	unsigned cp, lo;
+	char *d;
+
+	while (s < end) {
+		run = memchr(s, '\\', (size_t)(end - s));
+		if (run == NULL) {
+			cdr_buf_add(out, s, (size_t)(end - s));
+			return 0;
+		}
+		cdr_buf_add(out, s, (size_t)(run - s));
+		s = run;
+		if (end - s < 2)
+			return -1;
+		switch (s[1]) {
+		case '"': cdr_buf_addc(out, '"'); s += 2; continue;
+		case '\\': cdr_buf_addc(out, '\\'); s += 2; continue;
+		case '/': cdr_buf_addc(out, '/'); s += 2; continue;
+		case 'b': cdr_buf_addc(out, '\b'); s += 2; continue;
+		case 'f': cdr_buf_addc(out, '\f'); s += 2; continue;
+		case 'n': cdr_buf_addc(out, '\n'); s += 2; continue;
+		case 'r': cdr_buf_addc(out, '\r'); s += 2; continue;
+		case 't': cdr_buf_addc(out, '\t'); s += 2; continue;
+		case 'u':
+			break;
+		default:
+			return -1;
+		}
+		if (end - s < 6 || hexval(s[2]) < 0 || hexval(s[3]) < 0 ||
+		    hexval(s[4]) < 0 || hexval(s[5]) < 0)
+			return -1;
+		cp = (unsigned)(hexval(s[2]) << 12 | hexval(s[3]) << 8 |
+		    hexval(s[4]) << 4 | hexval(s[5]));
+		s += 6;
+		if (cp >= 0xD800 && cp <= 0xDBFF && end - s >= 6 &&
+		    s[0] == '\\' && s[1] == 'u' && hexval(s[2]) >= 0 &&
+		    hexval(s[3]) >= 0 && hexval(s[4]) >= 0 &&
+		    hexval(s[5]) >= 0) {
+			lo = (unsigned)(hexval(s[2]) << 12 |
+			    hexval(s[3]) << 8 | hexval(s[4]) << 4 |
+			    hexval(s[5]));
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) +
+				    (lo - 0xDC00);
+				s += 6;
+			}
+		}
+		/* A lone surrogate cannot be UTF-8: it becomes U+FFFD. */
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			cp = 0xFFFD;
+		d = cdr_buf_reserve(out, 4);
+		if (cp < 0x80) {
+			d[0] = (char)cp;
+			out->len += 1;
+		} else if (cp < 0x800) {
+			d[0] = (char)(0xC0 | cp >> 6);
+			d[1] = (char)(0x80 | (cp & 0x3F));
+			out->len += 2;
+		} else if (cp < 0x10000) {
+			d[0] = (char)(0xE0 | cp >> 12);
+			d[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			d[2] = (char)(0x80 | (cp & 0x3F));
+			out->len += 3;
+		} else {
+			d[0] = (char)(0xF0 | cp >> 18);
+			d[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			d[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			d[3] = (char)(0x80 | (cp & 0x3F));
+			out->len += 4;
+		}
+		out->p[out->len] = '\0';
+	}
+	return 0;
+}
