@@ -312,10 +312,12 @@ dup_key(const struct cdr_record *rec, const struct level *lv, uint32_t self)
 	return dup;
 }
 
+/* Compact NDJSON has no whitespace: one compare in the common case. */
 #define SKIP_WS(p, end)							\
-	while ((p) < (end) && (*(p) == ' ' || *(p) == '\t' ||		\
-	    *(p) == '\r' || *(p) == '\n'))				\
-		(p)++
+	if ((p) < (end) && (unsigned char)*(p) <= ' ')			\
+		while ((p) < (end) && (*(p) == ' ' || *(p) == '\t' ||	\
+		    *(p) == '\r' || *(p) == '\n'))			\
+			(p)++
 
 int
 cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
