@@ -357,6 +357,7 @@ value:
 	nd->flags = kesc ? CDR_N_KEY_ESC : 0;
 	nd->next = 0;
 	nd->nchild = 0;
+	nd->parent = top != NULL ? top->node : 0;
 	if (top != NULL) {
 		if (top->last != 0)
 			rec->nodes[top->last].next = self;

@@ -640,6 +640,7 @@ csv_split(struct cdr_reader *r, struct cdr_record *rec, int for_header)
 			nd->vlen = (uint32_t)k;
 			nd->nchild = 0;
 			nd->next = 0;
+			nd->parent = 0;
 			nd->flags = CDR_N_CSV | (esc ? CDR_N_VAL_ESC : 0);
 			nd->type = (k == 0 && !quoted) ? CDR_T_NULL :
 			    CDR_T_STRING;
@@ -690,6 +691,7 @@ next:
 	nd->type = CDR_T_OBJECT;
 	nd->flags = 0;
 	nd->next = 0;
+	nd->parent = 0;
 	nd->nchild = n - 1;
 	rec->nnodes = n;
 	return 0;

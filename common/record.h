@@ -45,6 +45,7 @@ struct cdr_node {
 	uint32_t	 vlen;
 	uint32_t	 next;	/* next sibling, 0 at the end */
 	uint32_t	 nchild;	/* number of direct children */
+	uint32_t	 parent;	/* the container holding it (0 for node 0) */
 	uint8_t		 type;	/* enum cdr_type */
 	uint8_t		 flags;
 };
@@ -99,6 +100,13 @@ void cdr_path_free(struct cdr_path *path);
  */
 int cdr_record_get(const struct cdr_record *rec, const struct cdr_path *path,
     struct cdr_value *v);
+/*
+ * As cdr_record_get, trying first the node *hint where the path was found
+ * in an earlier record: records of one producer share their layout, so
+ * most look-ups cost one comparison per path segment.  *hint starts at 0.
+ */
+int cdr_record_get_hint(const struct cdr_record *rec,
+    const struct cdr_path *path, struct cdr_value *v, uint32_t *hint);
 /* A direct member of the container v by name; 1 when found. */
 int cdr_value_member(const struct cdr_value *obj, const char *name, size_t n,
     struct cdr_value *v);

@@ -146,6 +146,35 @@ cdr_record_get(const struct cdr_record *rec, const struct cdr_path *path,
 }
 
 int
+cdr_record_get_hint(const struct cdr_record *rec, const struct cdr_path *path,
+    struct cdr_value *v, uint32_t *hint)
+{
+	const struct cdr_node *nd;
+	uint32_t i = *hint;
+	size_t seg = path->nseg;
+
+	if (i > 0 && i < rec->nnodes) {
+		/* Walk up from the hinted node, matching segments backwards. */
+		while (seg > 0 && i > 0) {
+			nd = &rec->nodes[i];
+			if (!key_equals(nd, path->seg[seg - 1].s,
+			    path->seg[seg - 1].n))
+				break;
+			seg--;
+			i = nd->parent;
+		}
+		if (seg == 0 && i == 0) {
+			set_value(rec, *hint, v);
+			return 1;
+		}
+	}
+	if (!cdr_record_get(rec, path, v))
+		return 0;
+	*hint = v->node;
+	return 1;
+}
+
+int
 cdr_value_child(const struct cdr_value *parent, struct cdr_value *v)
 {
 	if ((parent->type != CDR_T_OBJECT && parent->type != CDR_T_ARRAY) ||
