@@ -37,6 +37,7 @@ LIBS	:= $(PC_LIBS) $(JQ_LIBS) -lm -lpthread
 
 # Extra libraries of single tools.
 LIBS_cdr-partition := -lxxhash
+LIBS_cdr-validate  := -lxxhash
 LIBS_cdr-resample  := -lsoxr
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
@@ -61,7 +62,7 @@ $(LIBCDR): $(COMMON_OBJ)
 
 # A tool is tools/cdr-VERB.c plus any tools/VERB/*.c.
 .SECONDEXPANSION:
-$(B)/bin/%: tools/%.c $$(wildcard tools/$$(patsubst cdr-%,%,$$*)/*.c) $$(wildcard tools/$$(patsubst cdr-%,%,$$*)/*.h) $(LIBCDR) $(wildcard common/*.h) | $(B)/bin
+$(B)/bin/%: tools/%.c $$(wildcard tools/$$(subst cdr-,,$$*)/*.c) $$(wildcard tools/$$(subst cdr-,,$$*)/*.h) $(LIBCDR) $(wildcard common/*.h) | $(B)/bin
 	$(CC) $(ALL_CPPFLAGS) -Itools/$(patsubst cdr-%,%,$*) $(ALL_CFLAGS) $(LDFLAGS) -o $@ \
 		$(filter %.c,$^) $(LIBCDR) $(LIBS_$*) $(LIBS)
 

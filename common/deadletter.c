@@ -124,14 +124,21 @@ cdr_dead_letter_write(struct cdr_out *o, const struct cdr_record *rec,
 }
 
 void
-cdr_counts_report(const struct cdr_counts *c, const char *stats_path)
+cdr_counts_report(const struct cdr_counts *c, int quiet,
+    const char *stats_path, const char *extra)
 {
 	struct cdr_out *o;
+	char filtered[64] = "";
 
-	cdr_warn("%llu read, %llu written, %llu rejected, %llu duplicates",
-	    (unsigned long long)c->read, (unsigned long long)c->written,
-	    (unsigned long long)c->rejected,
-	    (unsigned long long)c->duplicates);
+	if (c->filtered > 0)
+		snprintf(filtered, sizeof(filtered), ", %llu filtered",
+		    (unsigned long long)c->filtered);
+	if (!quiet)
+		cdr_warn("%llu read, %llu written, %llu rejected, "
+		    "%llu duplicates%s", (unsigned long long)c->read,
+		    (unsigned long long)c->written,
+		    (unsigned long long)c->rejected,
+		    (unsigned long long)c->duplicates, filtered);
 	if (stats_path == NULL)
 		return;
 	o = cdr_out_open(stats_path, CDR_OUT_FORCE);
@@ -139,12 +146,18 @@ cdr_counts_report(const struct cdr_counts *c, const char *stats_path)
 		cdr_die(CDR_EXIT_IO, "%s: cannot write statistics",
 		    stats_path);
 	cdr_out_printf(o, "{\"tool\":\"%s\",\"read\":%llu,\"written\":%llu,"
-	    "\"rejected\":%llu,\"duplicates\":%llu,\"blank\":%llu,"
-	    "\"sources_failed\":%llu}\n", cdr_progname(),
+	    "\"rejected\":%llu,\"duplicates\":%llu,\"filtered\":%llu,"
+	    "\"blank\":%llu,\"sources_failed\":%llu", cdr_progname(),
 	    (unsigned long long)c->read, (unsigned long long)c->written,
 	    (unsigned long long)c->rejected,
-	    (unsigned long long)c->duplicates, (unsigned long long)c->blank,
+	    (unsigned long long)c->duplicates,
+	    (unsigned long long)c->filtered, (unsigned long long)c->blank,
 	    (unsigned long long)c->sources_failed);
+	if (extra != NULL && *extra != '\0') {
+		cdr_out_putc(o, ',');
+		cdr_out_puts(o, extra);
+	}
+	cdr_out_puts(o, "}\n");
 	cdr_out_commit(o);
 }
 

@@ -47,22 +47,26 @@ void cdr_errors_free(struct cdr_errors *errs);
 void cdr_dead_letter_write(struct cdr_out *o, const struct cdr_record *rec,
     const struct cdr_error *errs, size_t n);
 
-/* Record accounting: read = written + rejected + duplicates. */
+/* Record accounting: read = written + rejected + duplicates + filtered. */
 struct cdr_counts {
 	uint64_t	read;
 	uint64_t	written;
 	uint64_t	rejected;
 	uint64_t	duplicates;
+	uint64_t	filtered;	/* left out on purpose (--where) */
 	uint64_t	blank;
 	uint64_t	sources_failed;
 };
 
 /*
  * The one-line summary on stderr ("prog: 1000 read, 990 written, 10
- * rejected, 0 duplicates"), and with path != NULL the same as JSON in an
- * atomically written file.
+ * rejected, 0 duplicates", and ", N filtered" when some were) unless
+ * quiet, and with stats_path != NULL the same as JSON in an atomically
+ * written file; extra, when not NULL, is more members for that object
+ * ("\"reasons\":{...}").
  */
-void cdr_counts_report(const struct cdr_counts *c, const char *stats_path);
+void cdr_counts_report(const struct cdr_counts *c, int quiet,
+    const char *stats_path, const char *extra);
 
 /*
  * Path of a file under share/ (schemas, policies): $CDR_SHARE, then the

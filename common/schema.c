@@ -1029,7 +1029,8 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 			vals[i].has_time = 0;
 			continue;
 		}
-		if (!cdr_record_get(rec, &f->path, &vals[i].v))
+		if (!cdr_record_get_hint(rec, &f->path, &vals[i].v,
+		    &vals[i].hint))
 			vals[i].v.type = CDR_T_MISSING;
 		check_field(sc, f, rec, tz, &vals[i], errs, &scratch);
 	}

@@ -125,6 +125,7 @@ struct cdr_field_value {
 	int			ok;	/* passed its checks */
 	int			has_time;
 	cdr_time_t		time;	/* timestamps */
+	uint32_t		hint;	/* where it was found last time */
 };
 
 /*
@@ -144,8 +145,9 @@ int cdr_schema_add_jq_rule(struct cdr_schema *s, const char *name,
     const char *expr, char *err, size_t errlen);
 
 /*
- * Checks rec; errors are appended to errs.  vals (s->nfields entries)
- * receives what was found for each field.  tz is the zone of local
+ * Checks rec; errors are appended to errs.  vals (s->nfields entries,
+ * zeroed before the first record and reused) receives what was found for
+ * each field.  tz is the zone of local
  * timestamps (NULL: UTC).  Returns the number of errors added.
  */
 size_t cdr_schema_check(const struct cdr_schema *s,
