@@ -186,8 +186,9 @@ start_bytes(struct cdr_reader *r)
 			if (fill(r) < 0)
 				return -1;
 		}
-		r->format = (i < r->end && r->buf[i] != '{') ? CDR_FMT_CSV :
-		    CDR_FMT_NDJSON;
+		/* JSON text (even a bad record) starts with { or [. */
+		r->format = (i < r->end && r->buf[i] != '{' &&
+		    r->buf[i] != '[') ? CDR_FMT_CSV : CDR_FMT_NDJSON;
 	}
 	r->started = 1;
 	return 0;

@@ -1011,9 +1011,10 @@ main(int argc, char **argv)
 	setup(&v);
 	memset(&ro, 0, sizeof(ro));
 	ro.format = v.replay ? CDR_FMT_NDJSON : v.input_format;
-	if (ro.format == CDR_FMT_AUTO && v.schema->input == CDR_FMT_CSV &&
-	    v.schema->ncolumns > 0)
-		ro.format = CDR_FMT_CSV;
+	/* A schema that says what its input is settles auto-detection. */
+	if (ro.format == CDR_FMT_AUTO && (v.schema->input == CDR_FMT_NDJSON ||
+	    (v.schema->input == CDR_FMT_CSV && v.schema->ncolumns > 0)))
+		ro.format = v.schema->input;
 	if (ro.format == CDR_FMT_CSV && v.schema->ncolumns > 0) {
 		ro.columns = (const char **)v.schema->columns;
 		ro.ncolumns = v.schema->ncolumns;

@@ -2,6 +2,8 @@
 # $CDR_BIN (set by `make check`), bats-support and bats-assert from the
 # Debian packages.
 
+bats_require_minimum_version 1.5.0
+
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make demo: a day of synthetic data for a few tenants through the tools
+# that exist, printing where each output is.
+#   CDR_BIN       directory of the built tools (default: build/bin)
+#   CDR_DEMO_DIR  where to write (default: build/demo)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${CDR_BIN:-$top/build/bin}
+out=${CDR_DEMO_DIR:-$top/build/demo}
+export CDR_SHARE=${CDR_SHARE:-$top/share}
+PATH=$bin:$PATH
+
+has() { [ -x "$bin/$1" ]; }
+say() { printf '%s\n' "$*"; }
+
+rm -rf "$out"
+mkdir -p "$out/raw"
+
+say "== generating one day for 5 tenants (seed 7) in $out/raw"
+cdr-gen calls -n 20000 --tenants 5 --error-rate 1% --seed 7 \
+	--truth "$out/raw/calls.truth.ndjson" -o "$out/raw/calls.ndjson"
+cdr-gen sms -n 5000 --tenants 5 --seed 7 -o "$out/raw/sms.ndjson"
+cdr-gen agent-states -n 5000 --tenants 5 --seed 7 -o "$out/raw/agent-states.ndjson"
+cdr-gen orgs --tenants 5 --seed 7 -o "$out/raw/orgs.ndjson"
+cdr-gen wav -n 3 --duration 10s --seed 7 -d "$out/raw/recordings" > "$out/raw/recordings.ndjson"
+wc -l "$out"/raw/*.ndjson | sed 's/^/   /'
+
+if has cdr-validate; then
+	say "== validating calls against the 'call' schema"
+	cdr-validate -s call --normalize --dedupe call_id \
+		--dead-letter "$out/calls.rejected.ndjson" \
+		--stats "$out/calls.stats.json" --max-error-rate 5% \
+		-o "$out/calls.valid.ndjson" "$out/raw/calls.ndjson"
+	say "   valid:    $out/calls.valid.ndjson"
+	say "   rejected: $out/calls.rejected.ndjson ($(wc -l < "$out/calls.rejected.ndjson") records, reasons in $out/calls.stats.json)"
+fi
+
+if has cdr-partition && has cdr-validate; then
+	say "== partitioning valid calls by tenant and day"
+	cdr-partition --by '{tenant_id}/{start_time:%Y/%m/%d}/calls.ndjson' \
+		-d "$out/by-tenant" "$out/calls.valid.ndjson" > "$out/by-tenant.manifest.ndjson"
+	say "   tree:     $out/by-tenant ($(find "$out/by-tenant" -type f | wc -l) files, manifest $out/by-tenant.manifest.ndjson)"
+fi
+
+if has cdr-tocsv && has cdr-validate; then
+	say "== warehouse CSV, split in 2 gzip files with a COPY manifest"
+	mkdir -p "$out/csv"
+	cdr-tocsv --dialect postgres --split 2 -o "$out/csv/calls" \
+		--manifest "$out/csv/calls.manifest.json" --url-prefix s3://demo-bucket/calls/ \
+		"$out/calls.valid.ndjson"
+	say "   files:    $(ls "$out"/csv | tr '\n' ' ')"
+fi
+
+say "== done: outputs are in $out"
