@@ -13,11 +13,9 @@
 #include <archive.h>
 #include <zlib.h>
 
+#include "jqexpr.h"
 #include "msg.h"
-
-#ifndef CDR_JQ_VERSION
-#define CDR_JQ_VERSION "unknown"
-#endif
+#include "progress.h"
 
 static const char *progname = "cdrpipe";
 
@@ -57,6 +55,7 @@ vmsg(const char *fmt, va_list ap, int errnum)
 		size_t l = strlen(line);
 		snprintf(line + l, sizeof(line) - l, ": %s", strerror(errnum));
 	}
+	cdr_progress_clear();
 	/* One write per message so lines of parallel workers do not mix. */
 	fprintf(stderr, "%s\n", line);
 	fflush(stderr);
@@ -124,7 +123,7 @@ cdr_version_print(FILE *fp)
 	fprintf(fp, "%s (cdrpipe) %s\n", progname, CDR_VERSION);
 	fprintf(fp, "%s\n", archive_version_details());
 	fprintf(fp, "zlib %s\n", zlibVersion());
-	fprintf(fp, "libjq %s\n", CDR_JQ_VERSION);
+	fprintf(fp, "libjq %s\n", cdr_jq_version());
 }
 
 static void *

@@ -100,6 +100,18 @@ cdr_progress_update(uint64_t records, uint64_t bytes)
 }
 
 void
+cdr_progress_clear(void)
+{
+	/* Blank the line so a message starts at column 0; redrawn later. */
+	if (pg.on && pg.shown > 0) {
+		draw("", 0);
+		if (pg.on && fputc('\r', stderr) == EOF)
+			pg.on = 0;
+		pg.shown = 0;
+	}
+}
+
+void
 cdr_progress_end(void)
 {
 	if (pg.on && pg.shown > 0) {

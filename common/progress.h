@@ -27,6 +27,8 @@ void cdr_progress_start(enum cdr_progress_mode mode, const char *what);
 void cdr_progress_update(uint64_t records, uint64_t bytes);
 /* Clears the line if one is shown; later updates draw nothing. */
 void cdr_progress_end(void);
+/* Blanks the meter's line (before a message); the next update redraws it. */
+void cdr_progress_clear(void);
 
 /*
  * Renders the text of the line, "what: 1500 records, 2.5 MB, 3000 rec/s"

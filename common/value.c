@@ -13,6 +13,7 @@
 static int key_equals(const struct cdr_node *nd, const char *name, size_t n);
 static void set_value(const struct cdr_record *rec, uint32_t i,
     struct cdr_value *v);
+static void set_missing(const struct cdr_record *rec, struct cdr_value *v);
 static int csv_unquote(const char *s, size_t n, struct cdr_buf *out);
 
 int
