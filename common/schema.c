@@ -278,6 +278,12 @@ out:
 }
 
 static int
+is_numeric(enum cdr_ftype t)
+{
+	return t == CDR_F_INTEGER || t == CDR_F_NUMBER;
+}
+
+static int
 parse_rule(struct loader *l, struct cdr_schema *s, const struct cdr_value *obj,
     struct cdr_rule *r)
 {
@@ -312,10 +318,13 @@ parse_rule(struct loader *l, struct cdr_schema *s, const struct cdr_value *obj,
 		free(pair[0]);
 		free(pair[1]);
 		if (k != 2 || r->a < 0 || r->b < 0 ||
-		    s->fields[r->a].type != CDR_F_TIMESTAMP ||
-		    s->fields[r->b].type != CDR_F_TIMESTAMP)
+		    !((s->fields[r->a].type == CDR_F_TIMESTAMP &&
+		    s->fields[r->b].type == CDR_F_TIMESTAMP) ||
+		    (is_numeric(s->fields[r->a].type) &&
+		    is_numeric(s->fields[r->b].type))))
 			return lfail(l, &v, "rule \"%s\": \"order\" must list "
-			    "two timestamp fields of the schema", r->name);
+			    "two timestamp fields or two number fields of the "
+			    "schema", r->name);
 		return 0;
 	}
 	if (cdr_value_member(obj, "duration", 8, &v)) {
@@ -408,9 +417,12 @@ parse_schema(struct loader *l, struct cdr_schema *s)
 	    cdr_value_next(&c)) {
 		if (parse_field(l, &c, &s->fields[s->nfields++]) != 0)
 			goto fail;
+		/* A name may repeat only under different "when" conditions. */
 		for (i = 0; i + 1 < s->nfields; i++)
 			if (strcmp(s->fields[i].name,
-			    s->fields[s->nfields - 1].name) == 0) {
+			    s->fields[s->nfields - 1].name) == 0 &&
+			    (!s->fields[i].has_when ||
+			    !s->fields[s->nfields - 1].has_when)) {
 				lfail(l, &c, "field \"%s\" listed twice",
 				    s->fields[i].name);
 				goto fail;
@@ -1050,6 +1062,21 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 		r = &sc->rules[i];
 		switch (r->kind) {
 		case CDR_RULE_ORDER:
+			if (is_numeric(sc->fields[r->a].type)) {
+				double x, y;
+
+				if (!vals[r->a].ok || !vals[r->b].ok ||
+				    cdr_value_double(&vals[r->a].v, &x) != 0 ||
+				    cdr_value_double(&vals[r->b].v, &y) != 0)
+					break;
+				if (y < x)
+					cdr_errors_add(errs,
+					    sc->fields[r->b].name, r->name,
+					    "%s %.17g is less than %s %.17g",
+					    sc->fields[r->b].name, y,
+					    sc->fields[r->a].name, x);
+				break;
+			}
 			if (!vals[r->a].has_time || !vals[r->b].has_time)
 				break;
 			if (vals[r->b].time < vals[r->a].time) {

@@ -30,6 +30,7 @@
  *     ],
  *     "rules": [
  *       {"name": "end_after_start", "order": ["start_time", "end_time"]},
+ *       (order: two timestamps, or two numbers: the second not below the first)
  *       {"name": "duration_matches", "duration": "duration_s",
  *        "start": "start_time", "end": "end_time", "tolerance_s": 1},
  *       {"name": "billsec_le_duration", "jq": ".billsec <= .duration_s"}
@@ -135,7 +136,7 @@ struct cdr_field_value {
  */
 struct cdr_schema *cdr_schema_load(const char *name, char *err, size_t errlen);
 void cdr_schema_free(struct cdr_schema *s);
-/* Index of the field with this name, or -1. */
+/* Index of the (first) field with this name, or -1. */
 int cdr_schema_field(const struct cdr_schema *s, const char *name);
 /*
  * Adds a jq rule (--rule): the record fails when the expression yields
