@@ -266,3 +266,50 @@ conserved() {
 		done
 	done
 }
+
+@test "validate: every error cdr-gen injects is caught with the right reason, no clean record rejected" {
+	"$CDR_BIN/cdr-gen" calls -n 20000 --seed 11 --error-rate 0.02 --duplicate-rate 0.005 \
+		--truth truth.ndjson -o calls.ndjson
+	run V -q -s call --dedupe call_id --dead-letter dl.ndjson --duplicates dups.ndjson \
+		--max-error-rate 3% --stats st.json -o ok.ndjson calls.ndjson
+	assert_success
+	conserved st.json
+	# the rejected lines are exactly the injected ones
+	jq -r 'select(.kind != "duplicate") | .line' truth.ndjson | sort -n > want
+	jq -r '.line' dl.ndjson | sort -n > got
+	assert_file_equal want got
+	# each with the reason its kind calls for
+	jq -c 'select(.kind != "duplicate") | {line, kind, field}' truth.ndjson | sort > kinds
+	jq -c '{line, checks: [.errors[].check], fields: [.errors[].field]}' dl.ndjson | sort > found
+	run python3 - kinds found <<-'PY'
+	import json, sys
+	expect = {
+	    "truncated-json": "parse", "not-json": "parse", "not-object": "parse",
+	    "trailing-comma": "parse", "duplicate-key": "parse", "nul-byte": "parse",
+	    "invalid-utf8": "parse", "bad-escape": "parse", "empty-object": "required",
+	    "wrong-type": "type", "missing-field": "required", "bad-timestamp": "timestamp",
+	    "end-before-start": "end_after_start", "null-field": "null",
+	    "out-of-range": ("min", "max"), "bad-enum": "enum",
+	}
+	kinds = {}
+	for l in open(sys.argv[1]):
+	    k = json.loads(l); kinds[k["line"]] = k
+	bad = 0
+	for l in open(sys.argv[2]):
+	    f = json.loads(l); k = kinds[f["line"]]
+	    want = expect[k["kind"]]
+	    want = want if isinstance(want, tuple) else (want,)
+	    if not any(c in want for c in f["checks"]):
+	        print("line", f["line"], k["kind"], "caught as", f["checks"]); bad += 1
+	    elif k.get("field") and want[0] not in ("parse",) and k["field"] not in f["fields"]:
+	        print("line", f["line"], k["kind"], "field", k["field"], "not in", f["fields"]); bad += 1
+	    if k["kind"] not in expect:
+	        print("unknown kind", k["kind"]); bad += 1
+	sys.exit(1 if bad else 0)
+	PY
+	assert_success
+	# duplicates: exactly the injected ones, none of them in the output
+	[ "$(jq -r .duplicates st.json)" -eq "$(jq -c 'select(.kind == "duplicate")' truth.ndjson | wc -l)" ]
+	[ "$(wc -l < ok.ndjson)" -eq "$(jq -r .written st.json)" ]
+	[ "$(jq -r .call_id ok.ndjson | sort | uniq -d | wc -l)" -eq 0 ]
+}
