@@ -199,6 +199,9 @@ parse_field(struct loader *l, const struct cdr_value *obj,
 		goto out;
 	if (get_strings(l, obj, "enum", &f->enums, &f->nenum, 1) != 0)
 		goto out;
+	f->enum_len = cdr_xcalloc(f->nenum + 1, sizeof(*f->enum_len));
+	for (i = 0; i < f->nenum; i++)
+		f->enum_len[i] = strlen(f->enums[i]);
 	if (get_number(l, obj, "min", &f->min, &f->has_min) != 0 ||
 	    get_number(l, obj, "max", &f->max, &f->has_max) != 0)
 		goto out;
@@ -594,6 +597,7 @@ cdr_schema_free(struct cdr_schema *s)
 		free(f->name);
 		cdr_path_free(&f->path);
 		free_strings(f->enums, f->nenum);
+		free(f->enum_len);
 		if (f->has_re)
 			regfree(&f->re);
 		if (f->has_when)
@@ -800,6 +804,7 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 
 	fv->ok = 0;
 	fv->has_time = 0;
+	fv->has_num = 0;
 	if (v->type == CDR_T_MISSING) {
 		if (f->required)
 			cdr_errors_add(errs, f->name, "required",
@@ -924,7 +929,7 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 			tn = v->len;
 		}
 		for (i = 0; i < f->nenum; i++)
-			if (strlen(f->enums[i]) == tn &&
+			if (f->enum_len[i] == tn &&
 			    memcmp(f->enums[i], t, tn) == 0)
 				break;
 		if (i == f->nenum) {
@@ -935,6 +940,8 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 		}
 	}
 	if (is_num) {
+		fv->has_num = 1;
+		fv->num = d;
 		if (f->has_min && d < f->min) {
 			cdr_errors_add(errs, f->name, "min",
 			    "%.17g is below the minimum %.17g", d, f->min);
@@ -1063,11 +1070,9 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 		switch (r->kind) {
 		case CDR_RULE_ORDER:
 			if (is_numeric(sc->fields[r->a].type)) {
-				double x, y;
+				double x = vals[r->a].num, y = vals[r->b].num;
 
-				if (!vals[r->a].ok || !vals[r->b].ok ||
-				    cdr_value_double(&vals[r->a].v, &x) != 0 ||
-				    cdr_value_double(&vals[r->b].v, &y) != 0)
+				if (!vals[r->a].has_num || !vals[r->b].has_num)
 					break;
 				if (y < x)
 					cdr_errors_add(errs,
@@ -1092,11 +1097,9 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 			break;
 		case CDR_RULE_DURATION:
 			if (!vals[r->a].has_time || !vals[r->b].has_time ||
-			    !vals[r->c].ok ||
-			    vals[r->c].v.type == CDR_T_MISSING ||
-			    vals[r->c].v.type == CDR_T_NULL ||
-			    cdr_value_double(&vals[r->c].v, &d) != 0)
+			    !vals[r->c].has_num)
 				break;
+			d = vals[r->c].num;
 			{
 				double span = (double)(vals[r->b].time -
 				    vals[r->a].time) / 1e6;

@@ -75,6 +75,7 @@ struct cdr_field_spec {
 	int		 required;
 	int		 nullable;
 	char		**enums;
+	size_t		*enum_len;
 	size_t		 nenum;
 	int		 has_min, has_max;
 	double		 min, max;
@@ -126,6 +127,8 @@ struct cdr_field_value {
 	int			ok;	/* passed its checks */
 	int			has_time;
 	cdr_time_t		time;	/* timestamps */
+	int			has_num;
+	double			num;	/* integers and numbers */
 	uint32_t		hint;	/* where it was found last time */
 };
 

@@ -300,6 +300,48 @@ is_json_number(const char *s, size_t n)
 	return p == end;
 }
 
+/*
+ * Decimal numbers with at most 15 significant digits and a small power of
+ * ten convert exactly with one multiplication or division (both operands
+ * are exact doubles, so the one rounding is the correct one).  Others go
+ * to strtod.  Returns 0 when it handled s.
+ */
+static int
+fast_double(const char *s, size_t n, double *d)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+	};
+	const char *p = s, *end = s + n;
+	uint64_t m = 0;
+	int digits = 0, frac = 0, neg = 0;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		m = m * 10 + (uint64_t)(*p - '0');
+		if (m != 0)
+			digits++;
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+			m = m * 10 + (uint64_t)(*p - '0');
+			if (m != 0)
+				digits++;
+			frac++;
+		}
+	}
+	if (p != end || digits > 15 || frac > 22)
+		return -1;
+	*d = (double)m / pow10[frac];
+	if (neg)
+		*d = -*d;
+	return 0;
+}
+
 int
 cdr_value_double(const struct cdr_value *v, double *d)
 {
@@ -310,6 +352,8 @@ cdr_value_double(const struct cdr_value *v, double *d)
 		return -1;
 	if (v->len == 0 || v->len >= sizeof(tmp) || !is_json_number(v->p, v->len))
 		return -1;
+	if (fast_double(v->p, v->len, d) == 0)
+		return 0;
 	memcpy(tmp, v->p, v->len);
 	tmp[v->len] = '\0';
 	errno = 0;

@@ -214,6 +214,53 @@ test_values(void)
 	free(r.nodes);
 }
 
+/* Number conversion agrees with strtod, the reference, on many decimals. */
+static void
+test_numbers(void)
+{
+	struct cdr_record r;
+	struct cdr_value v;
+	char text[64];
+	double d, want;
+	uint64_t x = 88172645463325252ULL;
+	int i, bad = 0, digits, frac;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < 200000; i++) {
+		/* xorshift64 */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		digits = 1 + (int)(x % 17);
+		frac = (int)((x >> 8) % (unsigned)(digits + 1));
+		snprintf(text, sizeof(text), "%s%llu", (x >> 20) & 1 ? "-" : "",
+		    (unsigned long long)((x >> 24) % 10000000000000000ULL));
+		if (frac > 0 && strlen(text) > (size_t)frac + 1 &&
+		    text[strlen(text) - (size_t)frac - 1] != '-') {
+			size_t n = strlen(text), at = n - (size_t)frac;
+
+			memmove(text + at + 1, text + at, (size_t)frac + 1);
+			text[at] = '.';
+		}
+		if (text[0] == '0' && text[1] != '.' && text[1] != '\0')
+			continue;
+		if (text[0] == '-' && text[1] == '0' && text[2] != '.' &&
+		    text[2] != '\0')
+			continue;
+		v.rec = &r;
+		v.type = CDR_T_NUMBER;
+		v.p = text;
+		v.len = strlen(text);
+		want = strtod(text, NULL);
+		if (cdr_value_double(&v, &d) != 0 || d != want) {
+			if (bad++ < 5)
+				fprintf(stderr, "%s: got %.17g want %.17g\n", text,
+				    d, want);
+		}
+	}
+	CHECK_INT(bad, 0);
+}
+
 static void
 test_strictness(void)
 {
@@ -534,6 +581,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	test_values();
+	test_numbers();
 	test_strictness();
 	test_ndjson_file();
 	test_long_lines();
