@@ -86,6 +86,9 @@ check: deps-check all unit
 	@CDR_BIN=$(CURDIR)/$(B)/bin CDR_UNIT=$(CURDIR)/$(B)/unit tests/run
 
 asan:
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" check
 

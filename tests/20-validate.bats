@@ -245,8 +245,9 @@ conserved() {
 	done
 	[ -n "$(find . -name '.out.ndjson.tmp.*')" ] || fail "output never opened"
 	kill -TERM "$pid"
-	run wait "$pid"
-	assert_equal "$status" 143
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
 	[ ! -e out.ndjson ] && [ ! -e dl.ndjson ]
 	no_temp_files .
 	kill %1 2>/dev/null || true

@@ -994,6 +994,24 @@ finish(struct validate *v)
 	for (i = 0; i < v->nreasons; i++)
 		free(v->reasons[i].name);
 	free(v->reasons);
+	cdr_schema_free(v->schema);
+	if (v->where != NULL)
+		cdr_jq_free(v->where);
+	if (v->tz != NULL)
+		cdr_tz_free(v->tz);
+	if (v->deduping)
+		dedupe_free(&v->dedupe);
+	for (i = 0; i < v->nkeys; i++)
+		cdr_path_free(&v->key_paths[i]);
+	free(v->key_paths);
+	free(v->key_hints);
+	free(v->vals);
+	free(v->rules);
+	free(v->col_field);
+	okey_free(&v->okeys);
+	cdr_errors_free(&v->errs);
+	cdr_buf_free(&v->line);
+	cdr_buf_free(&v->scratch);
 	exit(status);
 }
 
