@@ -1,0 +1,314 @@
+/*
+ * Windows and groups.  A window is one bucket of one grain ([start, end));
+ * each holds its own hash table of groups, so that a closed window in
+ * streaming mode is freed whole.  Memory is the groups' states and keys:
+ * it grows with the number of groups, not with the input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "msg.h"
+
+#include "rollup.h"
+
+#define DAY_USEC (INT64_C(86400) * CDR_USEC_PER_SEC)
+
+static int64_t
+floor_mod(int64_t a, int64_t b)
+{
+	int64_t m = a % b;
+
+	return m < 0 ? m + b : m;
+}
+
+/*
+ * Fixed grains that divide a day are counted from local midnight (from
+ * midnight + --offset), so that hours in Asia/Kolkata start at :30 UTC
+ * and a DST day has 23 or 25 hourly buckets, as date_trunc in the zone
+ * gives; the last bucket of a day whose length is not a multiple of the
+ * grain is cut at the day's end.  Other fixed grains are aligned to the
+ * epoch (start = t - ((t - offset) mod size)).  In UTC both are the same.
+ */
+void
+bucket(struct rollup *r, int gi, int64_t t, int64_t *start, int64_t *end)
+{
+	struct grain *gr = &r->grains[gi];
+	const struct cdr_grain *g = &gr->g;
+	struct cdr_grain day;
+	int64_t ds, de, k;
+
+	if (g->unit != CDR_G_FIXED) {
+		cdr_grain_bucket(g, r->tz, t, start, end);
+		return;
+	}
+	if (!gr->day_relative) {
+		*start = t - floor_mod(t - r->offset, g->usec);
+		*end = *start + g->usec;
+		return;
+	}
+	memset(&day, 0, sizeof(day));
+	day.unit = CDR_G_DAY;
+	day.n = 1;
+	day.week_start = 1;
+	cdr_grain_bucket(&day, r->tz, t - r->offset, &ds, &de);
+	ds += r->offset;
+	de += r->offset;
+	k = (t - ds) / g->usec;
+	*start = ds + k * g->usec;
+	*end = *start + g->usec < de ? *start + g->usec : de;
+}
+
+static size_t
+whash_of(int grain, int64_t start, size_t n)
+{
+	uint64_t h = (uint64_t)start * UINT64_C(0x9e3779b97f4a7c15) ^
+	    (uint64_t)(grain + 1) * UINT64_C(0xc2b2ae3d27d4eb4f);
+
+	return (size_t)(h >> 17) & (n - 1);
+}
+
+static void
+whash_grow(struct rollup *r)
+{
+	struct window **old = r->whash, *w, *next;
+	size_t oldn = r->nwhash, i, h;
+
+	r->nwhash = r->nwhash ? r->nwhash * 2 : 64;
+	r->whash = cdr_xcalloc(r->nwhash, sizeof(*r->whash));
+	for (i = 0; i < oldn; i++) {
+		for (w = old[i]; w != NULL; w = next) {
+			next = w->hnext;
+			h = whash_of(w->grain, w->start, r->nwhash);
+			w->hnext = r->whash[h];
+			r->whash[h] = w;
+		}
+	}
+	free(old);
+}
+
+struct window *
+window_get(struct rollup *r, int grain, int64_t start, int64_t end)
+{
+	struct window *w;
+	size_t h;
+
+	if (r->nwhash == 0)
+		whash_grow(r);
+	h = whash_of(grain, start, r->nwhash);
+	for (w = r->whash[h]; w != NULL; w = w->hnext)
+		if (w->grain == grain && w->start == start)
+			return w;
+	if (r->nwindows + 1 > r->nwhash)
+		whash_grow(r);
+	w = cdr_xcalloc(1, sizeof(*w));
+	w->grain = grain;
+	w->start = start;
+	w->end = end;
+	h = whash_of(grain, start, r->nwhash);
+	w->hnext = r->whash[h];
+	r->whash[h] = w;
+	if (r->nwindows == r->capwindows) {
+		r->capwindows = r->capwindows ? r->capwindows * 2 : 64;
+		r->windows = cdr_xreallocarray(r->windows, r->capwindows,
+		    sizeof(*r->windows));
+	}
+	w->index = r->nwindows;
+	r->windows[r->nwindows++] = w;
+	return w;
+}
+
+struct window *
+window_for(struct rollup *r, int gi, int64_t t)
+{
+	struct grain *gr = &r->grains[gi];
+	struct window *w = gr->last;
+	int64_t start, end;
+
+	if (w != NULL && t >= w->start && t < w->end)
+		return w;
+	bucket(r, gi, t, &start, &end);
+	w = window_get(r, gi, start, end);
+	gr->last = w;
+	return w;
+}
+
+void
+window_free(struct rollup *r, struct window *w)
+{
+	struct window **pp;
+	size_t i;
+
+	for (i = 0; i < w->nslot; i++) {
+		if (w->slot[i] != NULL) {
+			agg_free(r, w->slot[i]);
+			r->state_bytes -= sizeof(struct group) +
+			    r->state_size + w->slot[i]->keylen;
+			free(w->slot[i]);
+		}
+	}
+	r->state_bytes -= w->nslot * sizeof(*w->slot);
+	r->ngroups -= w->ngroups;
+	free(w->slot);
+	for (pp = &r->whash[whash_of(w->grain, w->start, r->nwhash)];
+	    *pp != NULL; pp = &(*pp)->hnext) {
+		if (*pp == w) {
+			*pp = w->hnext;
+			break;
+		}
+	}
+	r->windows[w->index] = r->windows[--r->nwindows];
+	r->windows[w->index]->index = w->index;
+	for (i = 0; i < r->ngrains; i++)
+		if (r->grains[i].last == w)
+			r->grains[i].last = NULL;
+	free(w);
+}
+
+static void
+slots_grow(struct rollup *r, struct window *w)
+{
+	struct group **old = w->slot;
+	size_t oldn = w->nslot, i, j, mask;
+
+	w->nslot = w->nslot ? w->nslot * 2 : 16;
+	w->slot = cdr_xcalloc(w->nslot, sizeof(*w->slot));
+	r->state_bytes += (w->nslot - oldn) * sizeof(*w->slot);
+	mask = w->nslot - 1;
+	for (i = 0; i < oldn; i++) {
+		if (old[i] == NULL)
+			continue;
+		for (j = (size_t)old[i]->hash & mask; w->slot[j] != NULL;
+		    j = (j + 1) & mask)
+			;
+		w->slot[j] = old[i];
+	}
+	free(old);
+}
+
+struct group *
+group_get(struct rollup *r, struct window *w, const char *key,
+    size_t keylen, uint64_t hash)
+{
+	struct group *g;
+	size_t j, mask;
+
+	if (w->nslot == 0)
+		slots_grow(r, w);
+	mask = w->nslot - 1;
+	for (j = (size_t)hash & mask; (g = w->slot[j]) != NULL;
+	    j = (j + 1) & mask) {
+		if (g->hash == hash && g->keylen == keylen &&
+		    memcmp(g->key, key, keylen) == 0)
+			return g;
+	}
+	if (r->max_groups != 0 && r->ngroups >= r->max_groups)
+		cdr_die(CDR_EXIT_IO, "more than %llu groups (--max-groups): "
+		    "nothing written", (unsigned long long)r->max_groups);
+	g = cdr_xmalloc(sizeof(*g) + r->state_size + keylen + 1);
+	g->hash = hash;
+	g->keylen = (uint32_t)keylen;
+	g->key = (char *)g->state + r->state_size;
+	memcpy(g->key, key, keylen);
+	g->records = 0;
+	agg_init(r, g);
+	r->state_bytes += sizeof(*g) + r->state_size + keylen;
+	r->ngroups++;
+	w->slot[j] = g;
+	w->ngroups++;
+	if (w->ngroups * 10 > w->nslot * 7)
+		slots_grow(r, w);
+	return g;
+}
+
+/* ---- keys ---- */
+
+void
+key_add(struct cdr_buf *b, int tag, const char *s, size_t n)
+{
+	uint32_t len = (uint32_t)n;
+	char *p = cdr_buf_reserve(b, 5 + n);
+
+	p[0] = (char)tag;
+	memcpy(p + 1, &len, 4);
+	if (n > 0)
+		memcpy(p + 5, s, n);
+	b->len += 5 + n;
+	b->p[b->len] = '\0';
+}
+
+int
+key_next(const char **p, const char *end, int *tag, const char **s,
+    size_t *n)
+{
+	uint32_t len;
+
+	if (*p >= end)
+		return 0;
+	*tag = (unsigned char)(*p)[0];
+	memcpy(&len, *p + 1, 4);
+	*s = *p + 5;
+	*n = len;
+	*p += 5 + len;
+	return 1;
+}
+
+uint64_t
+key_hash(const char *key, size_t n)
+{
+	return XXH3_64bits(key, n);
+}
+
+/* Null first, then numbers and other JSON by value, then strings by bytes. */
+int
+key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const char *pa = a, *pb = b, *ea = a + alen, *eb = b + blen, *sa, *sb;
+	size_t na, nb;
+	int ta, tb, c;
+
+	while (key_next(&pa, ea, &ta, &sa, &na) &&
+	    key_next(&pb, eb, &tb, &sb, &nb)) {
+		if (ta != tb)
+			return ta < tb ? -1 : 1;
+		if (ta == KT_RAW) {
+			struct val x, y;
+
+			if (num_parse(sa, na, &x) == 0 &&
+			    num_parse(sb, nb, &y) == 0 &&
+			    (c = val_cmp_num(&x, &y)) != 0)
+				return c;
+		}
+		c = memcmp(sa, sb, na < nb ? na : nb);
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+		if (na != nb)
+			return na < nb ? -1 : 1;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+group_cmp(const void *x, const void *y)
+{
+	const struct group *a = *(struct group *const *)x;
+	const struct group *b = *(struct group *const *)y;
+
+	return key_cmp(a->key, a->keylen, b->key, b->keylen);
+}
+
+/* The window's groups in key order (a new array). */
+struct group **
+window_sorted(const struct window *w)
+{
+	struct group **v = cdr_xcalloc(w->ngroups + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	for (i = 0; i < w->nslot; i++)
+		if (w->slot[i] != NULL)
+			v[n++] = w->slot[i];
+	qsort(v, n, sizeof(*v), group_cmp);
+	return v;
+}
