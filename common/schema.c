@@ -263,7 +263,14 @@ parse_field(struct loader *l, const struct cdr_value *obj,
 			goto out;
 		}
 		s = cdr_value_key(&w, &l->scratch, &len);
-		if (s == NULL || cdr_path_init(&f->when_path, s) != 0) {
+		if (s != NULL) {
+			/* The key points into the schema text: not a C string. */
+			char *name = cdr_xstrndup(s, len);
+
+			has = cdr_path_init(&f->when_path, name);
+			free(name);
+		}
+		if (s == NULL || has != 0) {
 			lfail(l, &v, "field \"%s\": bad \"when\"", f->name);
 			goto out;
 		}

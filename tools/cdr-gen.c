@@ -328,14 +328,14 @@ open_output(const char *path, int force)
 int
 main(int argc, char *argv[])
 {
-	struct gen *g;
+	struct gen gen, *g = &gen;
 	const char *kind = NULL, *start = DEFAULT_START, *why;
 	uint64_t days = 1;
 	unsigned given = 0;
 	int ch;
 
 	cdr_msg_init(argv[0]);
-	g = cdr_xcalloc(1, sizeof(*g));
+	memset(g, 0, sizeof(*g));
 	g->seed = 1;
 	g->tenants = 20;
 	g->campaigns = 12;
@@ -515,7 +515,6 @@ main(int argc, char *argv[])
 	if (g->truth != NULL)
 		cdr_out_commit(g->truth);
 	world_free(&g->world);
-	free(g);
 	cdr_out_finish();
 	return CDR_EXIT_OK;
 }

@@ -175,8 +175,8 @@ static void make_name(char *d, size_t len, size_t brand,
     const char *sector_name, const char *legal, int group);
 static void make_versions(struct rng *r, struct tenant *t, size_t brand,
     size_t sector, int64_t start, int64_t span);
-static void share_out(struct world *w, struct rng *r, uint32_t total,
-    int agents);
+static int by_remainder(const void *a, const void *b);
+static void share_out(struct world *w, uint32_t total, int agents);
 static void make_sender(char *d, const struct tenant *t, size_t brand,
     struct rng *r);
 static void build_zones(struct world *w);
@@ -294,35 +294,44 @@ make_versions(struct rng *r, struct tenant *t, size_t brand, size_t sector,
 	}
 }
 
+struct share {
+	double		frac;
+	uint32_t	idx;
+};
+
+static int
+by_remainder(const void *a, const void *b)
+{
+	const struct share *x = a, *y = b;
+
+	if (x->frac != y->frac)
+		return x->frac > y->frac ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
 /* Largest remainder by tenant weight, at least one each. */
 static void
-share_out(struct world *w, struct rng *r, uint32_t total, int agents)
+share_out(struct world *w, uint32_t total, int agents)
 {
-	double sum = 0, *frac;
-	uint32_t i, given = 0, *n, best;
+	struct share *sh;
+	double sum = 0, want;
+	uint32_t i, given = 0, *n;
 
-	frac = cdr_xcalloc(w->ntenant, sizeof(*frac));
+	sh = cdr_xcalloc(w->ntenant, sizeof(*sh));
 	n = cdr_xcalloc(w->ntenant, sizeof(*n));
 	for (i = 0; i < w->ntenant; i++)
 		sum += w->tenant[i].weight;
 	for (i = 0; i < w->ntenant; i++) {
-		double want = 1 + (double)(total - w->ntenant) *
+		want = 1 + (double)(total - w->ntenant) *
 		    w->tenant[i].weight / sum;
-
 		n[i] = (uint32_t)want;
-		frac[i] = want - n[i];
+		sh[i].frac = want - n[i];
+		sh[i].idx = i;
 		given += n[i];
 	}
-	while (given < total) {
-		best = (uint32_t)rng_below(r, w->ntenant);
-		for (i = 0; i < w->ntenant; i++) {
-			if (frac[i] > frac[best])
-				best = i;
-		}
-		n[best]++;
-		frac[best] = -1;
-		given++;
-	}
+	qsort(sh, w->ntenant, sizeof(*sh), by_remainder);
+	for (i = 0; given < total; i++, given++)
+		n[sh[i].idx]++;
 	for (given = 0, i = 0; i < w->ntenant; i++) {
 		if (agents) {
 			w->tenant[i].agent0 = given;
@@ -333,7 +342,7 @@ share_out(struct world *w, struct rng *r, uint32_t total, int agents)
 		}
 		given += n[i];
 	}
-	free(frac);
+	free(sh);
 	free(n);
 }
 
@@ -456,9 +465,9 @@ world_build(struct world *w, uint64_t seed, uint32_t tenants,
 		make_versions(&r, t, brand, combo % ns, start, span);
 	}
 	w->nagent = agents;
-	share_out(w, &r, agents, 1);
+	share_out(w, agents, 1);
 	w->nqueue = queues;
-	share_out(w, &r, queues, 0);
+	share_out(w, queues, 0);
 	w->skill = cdr_xcalloc(queues, sizeof(*w->skill));
 	for (i = 0; i < queues; i++)
 		w->skill[i] = skills[rng_below(&r, NELEM(skills))];
