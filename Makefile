@@ -32,7 +32,8 @@ JQ_VERSION := $(shell $(PKG_CONFIG) --modversion libjq 2>/dev/null || \
 
 ALL_CPPFLAGS := -D_GNU_SOURCE -Icommon -DCDR_DATADIR='"$(DATADIR)"' \
 		-DCDR_JQ_VERSION='"$(JQ_VERSION)"' $(PC_CFLAGS) $(JQ_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS)
+# No fused multiply-add: cdr-gen output must be the same bytes on every machine.
+ALL_CFLAGS := -std=c11 -ffp-contract=off $(WARN) $(CFLAGS)
 LIBS	:= $(PC_LIBS) $(JQ_LIBS) -lm -lpthread
 
 # Extra libraries of single tools.

@@ -21,7 +21,7 @@
 # Environment:
 #   BENCH_FILES    recordings (default 200)
 #   BENCH_RUNS     timed runs per command (default 3); the median is reported
-#   BENCH_JOBS     cdr-resample -j (default: number of CPUs)
+#   BENCH_JOBS     cdr-resample -j (default: the tool's own, twice the CPUs)
 #   BENCH_RESULTS  also write the report here (default bench/out/resample.md)
 #   CDR_BIN        directory of the built tools (default build/bin)
 set -euo pipefail
@@ -32,7 +32,7 @@ ROOT=$PWD
 CDR_BIN=${CDR_BIN:-$ROOT/build/bin}
 FILES=${BENCH_FILES:-200}
 RUNS=${BENCH_RUNS:-3}
-JOBS=${BENCH_JOBS:-$(nproc)}
+JOBS=${BENCH_JOBS:-$((2 * $(nproc)))}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/out/resample.md}
 DATA=$ROOT/bench/data/resample
 BAR_FFMPEG=20
@@ -103,6 +103,18 @@ run_sox() {
 	done <"$WORK/list"
 }
 
+# The same commands, $(nproc) at a time: for reference, not for the bars.
+run_ffmpeg_par() {
+	xargs -d '\n' -n 1 -P "$(nproc)" sh -c 'ffmpeg -nostdin -v error -y -i "$1" \
+		-ac 1 -ar 8000 -c:a pcm_alaw -fflags +bitexact "$1.tmp.wav" &&
+		mv "$1.tmp.wav" "$1"' sh <"$WORK/list"
+}
+
+run_sox_par() {
+	xargs -d '\n' -n 1 -P "$(nproc)" sh -c 'sox -D "$1" -e a-law -b 8 -c 1 \
+		-r 8000 "$1.tmp.wav" && mv "$1.tmp.wav" "$1"' sh <"$WORK/list"
+}
+
 # The data chunk of every WAV file below a directory, by relative path.
 extract() {
 	python3 - "$1" "$2" <<'EOF'
@@ -156,12 +168,18 @@ echo "bench: ffmpeg, one process per file" >&2
 measure ffmpeg
 echo "bench: sox, one process per file" >&2
 measure sox
+echo "bench: the same, $(nproc) processes at a time" >&2
+measure ffmpeg_par
+measure sox_par
 
 # ---- the same work? ----
 if ! diff -r -q "$WORK/samples-ffmpeg" "$WORK/samples-cdr" >/dev/null; then
 	diff -r -q "$WORK/samples-ffmpeg" "$WORK/samples-cdr" | head -n 5 >&2
 	die "cdr-resample's samples differ from ffmpeg's"
 fi
+diff -r -q "$WORK/samples-ffmpeg" "$WORK/samples-ffmpeg_par" >/dev/null &&
+	diff -r -q "$WORK/samples-sox" "$WORK/samples-sox_par" >/dev/null ||
+	die "the parallel peer runs wrote other samples than the sequential ones"
 SOX_DIFF=$(python3 - "$WORK/samples-cdr" "$WORK/samples-sox" <<'EOF'
 import os, sys
 a, b = sys.argv[1], sys.argv[2]
@@ -182,6 +200,8 @@ EOF
 T_CDR=$(median "${TIMES[cdr]}")
 T_FF=$(median "${TIMES[ffmpeg]}")
 T_SOX=$(median "${TIMES[sox]}")
+T_FFP=$(median "${TIMES[ffmpeg_par]}")
+T_SOXP=$(median "${TIMES[sox_par]}")
 MB=$(calc "$INPUT_BYTES / 1000000" %.1f)
 R_FF=$(calc "$T_FF / $T_CDR" %.1f)
 R_SOX=$(calc "$T_SOX / $T_CDR" %.1f)
@@ -200,12 +220,15 @@ $(nproc) CPUs; $(ffmpeg -version | head -n 1 | cut -d' ' -f1-3); $(sox --version
 | cdr-resample --in-place -j $JOBS | $T_CDR | $(calc "$FILES / $T_CDR" %.0f) | $(calc "$MB / $T_CDR" %.0f) | ${TIMES[cdr]}|
 | ffmpeg, one process per file | $T_FF | $(calc "$FILES / $T_FF" %.1f) | $(calc "$MB / $T_FF" %.1f) | ${TIMES[ffmpeg]}|
 | sox, one process per file | $T_SOX | $(calc "$FILES / $T_SOX" %.1f) | $(calc "$MB / $T_SOX" %.1f) | ${TIMES[sox]}|
+| ffmpeg per file, $(nproc) at a time (xargs -P) | $T_FFP | $(calc "$FILES / $T_FFP" %.1f) | $(calc "$MB / $T_FFP" %.1f) | ${TIMES[ffmpeg_par]}|
+| sox per file, $(nproc) at a time (xargs -P) | $T_SOXP | $(calc "$FILES / $T_SOXP" %.1f) | $(calc "$MB / $T_SOXP" %.1f) | ${TIMES[sox_par]}|
 
 Samples: cdr-resample equal to ffmpeg's in every file; sox differs in
 $SOX_DIFF% of samples (its own rounding), same sample counts.
 
 - $(pass "$R_FF" $BAR_FFMPEG) throughput vs ffmpeg per file: ${R_FF}x (bar ${BAR_FFMPEG}x)
 - $(pass "$R_SOX" $BAR_SOX) throughput vs sox per file: ${R_SOX}x (bar ${BAR_SOX}x)
+- for reference, against the peers run $(nproc) at a time: ffmpeg $(calc "$T_FFP / $T_CDR" %.1f)x, sox $(calc "$T_SOXP / $T_CDR" %.1f)x
 EOF
 }
 

@@ -77,6 +77,9 @@ pg_load_jsonb() {
 	assert_output --partial '--split needs -o'
 	run T --split 0 -o p
 	assert_failure 2
+	run T --split 2 -o out/
+	assert_failure 2
+	assert_output --partial 'not a directory'
 	run T -o out.csv --manifest m.json
 	assert_failure 2
 	assert_output --partial '--url-prefix'

@@ -214,7 +214,8 @@ usage(FILE *fp)
 "                               list format (auto: a line starting with {\n"
 "                               is an NDJSON record, others are paths)\n"
 "      --path-field FIELD       field of a record holding the path (path)\n"
-"  -j, --jobs N                 files converted at once (default: CPUs)\n"
+"  -j, --jobs N                 files converted at once (default: twice\n"
+"                               the number of CPUs)\n"
 "      --dead-letter FILE       failed files, with reasons (NDJSON)\n"
 "      --max-errors N           failed files allowed before exit status 1\n"
 "                               (default 0)\n"
@@ -400,7 +401,8 @@ parse_options(struct resample *s, int argc, char **argv)
 	if (!s->from_list && optind == argc)
 		cdr_usage_error("no input files (give files, or --from-list)");
 	if (!has_jobs) {
-		n = sysconf(_SC_NPROCESSORS_ONLN);
+		/* Two a CPU: one converts while the other waits for fsync. */
+		n = 2 * sysconf(_SC_NPROCESSORS_ONLN);
 		s->jobs = n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (unsigned)n;
 	}
 	if (cdr_path_init(&s->path, s->path_field) != 0)

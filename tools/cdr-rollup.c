@@ -7,7 +7,10 @@
  * read = written (aggregated) + rejected (dead letters, "late" ones
  * among them) + filtered, always.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cdrtime.h"
 #include "deadletter.h"
@@ -856,32 +860,72 @@ idle_main(void *arg)
 	}
 }
 
+/* A streaming pipe or terminal: read line by line (linein.c says why). */
+static int
+live_input(const struct rollup *r, const char *path, int *fd)
+{
+	struct stat st;
+
+	if (!r->streaming || r->input_format == CDR_FMT_CSV)
+		return 0;
+	if (strcmp(path, "-") == 0) {
+		*fd = 0;
+	} else {
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return 0;	/* the common reader reports it */
+	}
+	if (fstat(*fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 1;
+	if (*fd != 0)
+		close(*fd);
+	return 0;
+}
+
+static int
+next_record(struct rollup *r, struct cdr_reader *rd, struct linein *li,
+    struct cdr_record **rec)
+{
+	int rc;
+
+	if (!r->idle_running)
+		return li ? linein_next(li, rec) : cdr_reader_next(rd, rec);
+	pthread_mutex_unlock(&r->lock);
+	rc = li ? linein_next(li, rec) : cdr_reader_next(rd, rec);
+	pthread_mutex_lock(&r->lock);
+	r->last_input = now_usec();
+	return rc;
+}
+
 static void
 run_source(struct rollup *r, const char *path, struct cdr_reader *rd)
 {
 	struct cdr_record *rec;
-	int rc;
+	struct linein li, *lp = NULL;
+	int rc, fd = -1;
 
-	if (cdr_reader_open(rd, path) != 0) {
+	if (live_input(r, path, &fd)) {
+		linein_init(&li, fd, fd == 0 ? "stdin" : path,
+		    (size_t)r->max_record);
+		lp = &li;
+	} else if (cdr_reader_open(rd, path) != 0) {
 		r->counts.sources_failed++;
 		return;
 	}
-	for (;;) {
-		if (r->idle_running) {
-			pthread_mutex_unlock(&r->lock);
-			rc = cdr_reader_next(rd, &rec);
-			pthread_mutex_lock(&r->lock);
-			r->last_input = now_usec();
-		} else {
-			rc = cdr_reader_next(rd, &rec);
-		}
-		if (rc <= 0)
-			break;
+	while ((rc = next_record(r, rd, lp, &rec)) > 0) {
 		handle(r, rec);
-		cdr_progress_update(r->counts.read, cdr_reader_stats(rd)->bytes);
+		cdr_progress_update(r->counts.read, lp ? lp->bytes :
+		    cdr_reader_stats(rd)->bytes);
 	}
 	if (rc < 0)
 		r->counts.sources_failed++;
+	if (lp != NULL) {
+		r->counts.blank += lp->blank;
+		if (fd != 0)
+			close(fd);
+		linein_free(lp);
+	}
 }
 
 static void
@@ -985,7 +1029,7 @@ main(int argc, char **argv)
 		run_source(&r, "-", rd);
 	for (i = optind; i < argc; i++)
 		run_source(&r, argv[i], rd);
-	r.counts.blank = cdr_reader_stats(rd)->blank;
+	r.counts.blank += cdr_reader_stats(rd)->blank;
 	cdr_reader_free(rd);
 	finish(&r);
 	return CDR_EXIT_INTERNAL;

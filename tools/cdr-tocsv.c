@@ -75,6 +75,7 @@ struct state {
 };
 
 static void usage(FILE *fp);
+static void check_token(const char *opt, const char *s, char delim);
 static void parse_options(struct state *st, int argc, char **argv);
 static int has_subfields(const struct cdr_schema *sc, size_t k);
 static void setup_columns(struct state *st);
@@ -82,8 +83,8 @@ static void write_head(struct state *st);
 static void infer_columns(struct state *st, const struct cdr_record *rec,
     struct cdr_reader *r);
 static void check_keys(struct state *st, const struct cdr_record *rec);
-static void process(struct state *st, struct cdr_record *rec);
 static void reject(struct state *st, const struct cdr_record *rec);
+static void process(struct state *st, struct cdr_record *rec);
 static void write_manifest(struct state *st);
 static void report(const struct state *st);
 

@@ -52,6 +52,22 @@ pg_start() {
 	export PGHOST=$PG_DIR PGPORT=5432 PGUSER=$owner PGDATABASE=postgres
 	PG_BIN=$bin
 	export PG_BIN
+	# A run that dies before teardown_file (killed, a closed pipe) must not
+	# leave the server behind: a watchdog in a session of its own (so that
+	# killing the run's process group spares it) stops the server once the
+	# runner is gone.
+	setsid bash -c '
+		runner=$1 dir=$2 bin=$3
+		while kill -0 "$runner" 2>/dev/null && [ -d "$dir/data" ]; do
+			sleep 1
+		done
+		[ -d "$dir/data" ] || exit 0
+		if [ "$(id -u)" -eq 0 ]; then
+			runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop
+		else
+			"$bin/pg_ctl" -D "$dir/data" -m immediate -w stop
+		fi
+		rm -rf "$dir"' pg-watchdog "$$" "$PG_DIR" "$bin" </dev/null >/dev/null 2>&1 3>&- &
 }
 
 pg_stop() {

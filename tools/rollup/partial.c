@@ -252,6 +252,23 @@ adopt(struct rollup *r, const struct cdr_value *root,
 		r->exact = v.len == 5 && memcmp(v.p, "exact", 5) == 0;
 	if (member(root, "alpha", &v))
 		cdr_value_double(&v, &r->alpha);
+	if (r->tz_name == NULL && member(root, "tz", &v) &&
+	    (name = str_of(&v, scratch)) != NULL) {
+		char err[256];
+		struct cdr_tz *tz = cdr_tz_load(name, err, sizeof(err));
+
+		if (tz == NULL)
+			cdr_die(CDR_EXIT_USAGE, "partial header: tz %s: %s",
+			    name, err);
+		r->tz = tz;
+		r->tz_name = cdr_tz_name(tz);
+		r->tz_utc = strcmp(name, "UTC") == 0 || strcmp(name, "Z") == 0;
+		free(name);
+		for (size_t i = 0; i < r->ngrains; i++)
+			r->grains[i].day_relative = r->grains[i].g.unit ==
+			    CDR_G_FIXED && !r->tz_utc &&
+			    INT64_C(86400000000) % r->grains[i].g.usec == 0;
+	}
 	if (r->ngrains == 0 && member(root, "every", &v) &&
 	    v.type == CDR_T_ARRAY) {
 		for (more = cdr_value_child(&v, &e); more;

@@ -41,9 +41,51 @@ struct scalar {
 	int		 plain;	/* a string known free of '"', CR, LF, NUL */
 };
 
+/*
+ * A JSON number taken apart: sign, integer and fraction digits (the
+ * mantissa is the two run together), exponent.
+ */
+struct decimal {
+	int		 neg;
+	const char	*ip;	/* integer part */
+	size_t		 in;
+	const char	*fp;	/* fraction part */
+	size_t		 fn;
+	long		 exp;
+};
+
 /* The conversion buffer (numbers, JSON text); one thread uses cells. */
 static struct cdr_buf conv_buf;
 
+static void put_raw(struct cdr_buf *out, const char *s, size_t n);
+static void put_null(const struct fmt *f, struct cdr_buf *out);
+static void put_word(const struct fmt *f, const char *s, size_t n,
+    struct cdr_buf *out);
+static int has_dot_line(const char *s, size_t n);
+static int put_string(const struct fmt *f, const char *s, size_t n, int plain,
+    struct cdr_buf *out, const char **check, char *why, size_t whylen);
+static int decimal_parse(const char *s, size_t n, struct decimal *d);
+static char mant_digit(const struct decimal *d, long i);
+static int decimal_plain(const struct decimal *d, struct cdr_buf *out,
+    int int_only);
+static int decimal_integral(const struct decimal *d);
+static void clip(const char *s, size_t n, char *buf, size_t len);
+static int type_error(const struct column *c, const struct scalar *sc,
+    const char **check, char *why, size_t whylen);
+static int write_number(const struct fmt *f, const struct column *c,
+    const struct scalar *sc, struct cdr_buf *out, struct cdr_buf *conv,
+    const char **check, char *why, size_t whylen);
+static int bool_word(const char *s, size_t n);
+static int looks_like_time(const char *s, size_t n);
+static int two(const char *s);
+static int fast_utc_time(const struct fmt *f, const char *s, size_t n,
+    struct cdr_buf *out);
+static void put_time(const struct fmt *f, enum ctype type, cdr_time_t t,
+    struct cdr_buf *out);
+static int write_time(const struct fmt *f, const struct column *c,
+    const struct scalar *sc, struct cdr_buf *out, const char **check,
+    char *why, size_t whylen);
+static void json_string(const char *s, size_t n, struct cdr_buf *out);
 static int convert(const struct fmt *f, const struct column *c,
     const struct scalar *sc, struct cdr_buf *out, struct cdr_buf *conv,
     const char **check, char *why, size_t whylen);
@@ -242,21 +284,7 @@ cell_write_text(const struct fmt *f, const char *s, size_t n,
 
 /* ---- numbers ---- */
 
-/*
- * s[0..n) as a JSON number, split: sign, the digits of the mantissa
- * (integer and fraction parts run together), the position of the decimal
- * point in those digits after applying the exponent.  -1 if not a JSON
- * number, -2 if the exponent is absurd.
- */
-struct decimal {
-	int		 neg;
-	const char	*ip;	/* integer part */
-	size_t		 in;
-	const char	*fp;	/* fraction part */
-	size_t		 fn;
-	long		 exp;
-};
-
+/* s[0..n) into d: 0, -1 if not a JSON number, -2 if the exponent is absurd. */
 static int
 decimal_parse(const char *s, size_t n, struct decimal *d)
 {

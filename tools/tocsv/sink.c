@@ -96,14 +96,23 @@ struct sink {
 
 static void lock(struct sink *s);
 static void unlock(struct sink *s);
+static void wait_on(struct sink *s, pthread_cond_t *cv);
+static char *part_name(const char *prefix, unsigned i, unsigned n, int gzip);
+static void raise_nofile(unsigned nfiles);
+static void start_threads(struct sink *s);
 static struct block *get_block(struct sink *s);
 static void put_block(struct sink *s, struct block *b);
+static void free_block(struct block *b);
 static void submit(struct sink *s, struct block *b, unsigned file);
+static void submit_head(struct sink *s, unsigned file);
 static void dispatch(struct sink *s, struct block *b, unsigned file);
+static int heap_less(const struct sink *s, unsigned a, unsigned b);
+static void heap_fix(struct sink *s);
+static unsigned take_smallest(struct sink *s, size_t n);
+static void share_held(struct sink *s);
 static void *worker_main(void *arg);
 static void *writer_main(void *arg);
-static void heap_fix(struct sink *s);
-static void start_threads(struct sink *s);
+static void stop_threads(struct sink *s);
 
 static void
 lock(struct sink *s)
