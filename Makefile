@@ -40,6 +40,7 @@ LIBS	:= $(PC_LIBS) $(JQ_LIBS) -lm -lpthread
 LIBS_cdr-partition := -lxxhash
 LIBS_cdr-validate  := -lxxhash
 LIBS_cdr-resample  := -lsoxr
+LIBS_cdr-tocsv     := -ldeflate
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -38,13 +39,22 @@ struct cdr_out {
 	unsigned long long	 file_bytes;
 };
 
-/* Temporary files to remove when the program dies before committing. */
+/*
+ * Temporary files to remove when the program dies before committing.
+ * Signal handlers may run in any thread while another thread tracks or
+ * releases a file, so nodes are never freed: a released node is marked
+ * free and reused, and its path buffer stays valid for the life of the
+ * program.  A handler skips free nodes; at worst it removes a temporary
+ * file that was just being tracked, which is what it is for.
+ */
 struct tmpfile {
-	struct tmpfile	*next;
-	char		*path;
+	struct tmpfile *volatile next;
+	volatile sig_atomic_t	 live;
+	char			 path[PATH_MAX];
 };
 
 static struct tmpfile *volatile tmp_head;
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 static int handlers_set;
 static struct cdr_out *stdout_out;
 
@@ -66,7 +76,8 @@ cleanup_tmp(void)
 	struct tmpfile *t;
 
 	for (t = tmp_head; t != NULL; t = t->next)
-		unlink(t->path);
+		if (t->live)
+			unlink(t->path);
 }
 
 static void
@@ -76,7 +87,8 @@ on_signal(int sig)
 
 	/* Only async-signal-safe calls here. */
 	for (t = tmp_head; t != NULL; t = t->next)
-		unlink(t->path);
+		if (t->live)
+			unlink(t->path);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -109,40 +121,40 @@ void
 cdr_out_track_tmp(const char *path)
 {
 	struct tmpfile *t;
-	sigset_t all, old;
 
+	if (strlen(path) >= PATH_MAX)
+		cdr_die(CDR_EXIT_IO, "%s: path too long", path);
 	set_handlers();
-	t = cdr_xmalloc(sizeof(*t));
-	t->path = cdr_xstrdup(path);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	t->next = tmp_head;
-	tmp_head = t;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&tmp_lock);
+	for (t = tmp_head; t != NULL; t = t->next)
+		if (!t->live)
+			break;
+	if (t == NULL) {
+		t = cdr_xcalloc(1, sizeof(*t));
+		strcpy(t->path, path);
+		t->live = 1;
+		t->next = tmp_head;
+		tmp_head = t;
+	} else {
+		strcpy(t->path, path);
+		t->live = 1;
+	}
+	pthread_mutex_unlock(&tmp_lock);
 }
 
 void
 cdr_out_untrack_tmp(const char *path)
 {
-	struct tmpfile *t, *prev = NULL;
-	sigset_t all, old;
+	struct tmpfile *t;
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	for (t = tmp_head; t != NULL; prev = t, t = t->next) {
-		if (strcmp(t->path, path) == 0) {
-			if (prev != NULL)
-				prev->next = t->next;
-			else
-				tmp_head = t->next;
+	pthread_mutex_lock(&tmp_lock);
+	for (t = tmp_head; t != NULL; t = t->next) {
+		if (t->live && strcmp(t->path, path) == 0) {
+			t->live = 0;
 			break;
 		}
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (t != NULL) {
-		free(t->path);
-		free(t);
-	}
+	pthread_mutex_unlock(&tmp_lock);
 }
 
 static struct cdr_out *
@@ -207,11 +219,12 @@ cdr_out_open(const char *path, int flags)
 	}
 	slash = strrchr(path, '/');
 	tmp = cdr_xmalloc(strlen(path) + 16);
+	/* Keep the temporary name within NAME_MAX (255) however long NAME is. */
 	if (slash != NULL)
-		sprintf(tmp, "%.*s.%s.tmp.XXXXXX", (int)(slash - path + 1),
+		sprintf(tmp, "%.*s.%.200s.tmp.XXXXXX", (int)(slash - path + 1),
 		    path, slash + 1);
 	else
-		sprintf(tmp, ".%s.tmp.XXXXXX", path);
+		sprintf(tmp, ".%.200s.tmp.XXXXXX", path);
 	set_handlers();
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {

@@ -246,6 +246,13 @@ pg_load_jsonb() {
 	printf 'a,b\n1,x\n2,y\n3,\n' > want.csv
 	assert_file_equal want.csv out.csv
 	jq -e '.line == 4 and .errors[0].field == "c" and .errors[0].check == "columns"' dl.ndjson
+	# a first record without fields cannot give the columns: rejected, counted
+	printf '%s\n' '{}' '{"a":1}' '{}' > e.ndjson
+	run -1 T -f --dead-letter dl.ndjson -o out.csv e.ndjson
+	assert_output --partial '3 read, 2 written, 1 rejected'
+	printf 'a\n1\n\n' > want.csv
+	assert_file_equal want.csv out.csv
+	jq -e '.line == 1 and .errors[0].check == "columns"' dl.ndjson
 }
 
 @test "tocsv: paths, renames and jq computed columns" {

@@ -707,8 +707,13 @@ process(struct state *st, struct cdr_record *rec)
 		reject(st, rec);
 		return;
 	}
-	if (st->infer)
+	if (st->infer) {
+		/* Only a record without fields leaves the columns unknown. */
+		cdr_errors_add(&st->errs, NULL, "columns", "no fields to take "
+		    "the columns from (give --columns)");
+		reject(st, rec);
 		return;
+	}
 	out = sink_buf(st->sink);
 	start = out->len;
 	for (i = 0; i < st->cols.n; i++) {
