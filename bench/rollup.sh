@@ -154,7 +154,7 @@ if [ -z "${BENCH_SKIP_MILLER:-}" ]; then
 	cmp -s "$OUT/rollup-rollup.norm" "$OUT/rollup-miller.norm" ||
 		die "cdr-rollup and Miller differ: diff $OUT/rollup-rollup.norm $OUT/rollup-miller.norm"
 fi
-GROUPS=$(wc -l <"$OUT/rollup-rollup.norm")
+NGROUPS=$(wc -l <"$OUT/rollup-rollup.norm")
 [ "$(awk -F, '{ n += $4 } END { print n }' "$OUT/rollup-rollup.norm")" -eq "$LINES" ] ||
 	die "counts do not add up to the $LINES records"
 
@@ -179,7 +179,7 @@ R_DUCK=$(ratio "$T_DUCK" "$T_ROLLUP")
 	echo "# cdr-rollup benchmark"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
-	    "$LINES records, $((BYTES / 1000000)) MB NDJSON, $GROUPS groups (tenant, call type, hour)," \
+	    "$LINES records, $((BYTES / 1000000)) MB NDJSON, $NGROUPS groups (tenant, call type, hour)," \
 	    "median of $RUNS runs, whole processes:"
 	echo
 	echo "| program | seconds | MB/s | peak RSS MiB |"
@@ -190,13 +190,13 @@ R_DUCK=$(ratio "$T_DUCK" "$T_ROLLUP")
 		echo "| Miller $(mlr --version | cut -d' ' -f2) stats1 | $T_MLR | $(ratio "$((BYTES / 1000000))" "$T_MLR") | $((RSS_MLR / 1024)) |"
 	fi
 	echo
-	echo "- $(verdict "$(awk -v a="$T_ROLLUP" -v b="$T_DUCK" 'BEGIN { print a < b }')"): faster than DuckDB (1 thread): ${R_DUCK}x"
+	echo "- $(verdict "$(awk -v a="$T_ROLLUP" -v b="$T_DUCK" 'BEGIN { print (a < b) }')"): faster than DuckDB (1 thread): ${R_DUCK}x"
 	if [ -z "${BENCH_SKIP_MILLER:-}" ]; then
 		R_MLR=$(ratio "$T_MLR" "$T_ROLLUP")
-		echo "- $(verdict "$(awk -v a="$T_MLR" -v b="$T_ROLLUP" 'BEGIN { print a >= 10 * b }')"): at least 10x faster than Miller stats1: ${R_MLR}x"
+		echo "- $(verdict "$(awk -v a="$T_MLR" -v b="$T_ROLLUP" 'BEGIN { print (a >= 10 * b) }')"): at least 10x faster than Miller stats1: ${R_MLR}x"
 	fi
 	echo "- memory follows groups, not input: peak RSS $((RSS_SMALL / 1024)) MiB on $((LINES / 10)) records," \
-	    "$((RSS_ROLLUP / 1024)) MiB on $LINES (same $GROUPS groups);" \
+	    "$((RSS_ROLLUP / 1024)) MiB on $LINES (same $NGROUPS groups);" \
 	    "state $PER_GROUP bytes per group; $PER_GROUP_1M bytes per group with one group per call (1M groups)"
 	echo "- outputs equal after normalising (sorted CSV tenant, type, hour, count, sum, min, max)"
 } | tee "$RESULTS"

@@ -37,7 +37,11 @@ struct cdr_out {
 	unsigned char		*zbuf;
 	unsigned long long	 in_bytes;
 	unsigned long long	 file_bytes;
+	unsigned long long	 flushed;	/* handed to writeback so far */
 };
+
+/* Start writeback every so many bytes so the final fsync does not stall. */
+#define WRITEBACK_STEP (8ULL * 1024 * 1024)
 
 /*
  * Temporary files to remove when the program dies before committing.
@@ -293,6 +297,12 @@ write_all(struct cdr_out *o, const void *p, size_t n)
 		s += w;
 		n -= (size_t)w;
 		o->file_bytes += (unsigned long long)w;
+	}
+	if (o->tmp != NULL && o->file_bytes - o->flushed >= WRITEBACK_STEP) {
+		/* Advisory: errors show up at fsync. */
+		(void)sync_file_range(o->fd, (off_t)o->flushed,
+		    (off_t)(o->file_bytes - o->flushed), SYNC_FILE_RANGE_WRITE);
+		o->flushed = o->file_bytes;
 	}
 }
 
