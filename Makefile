@@ -51,7 +51,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNITS	   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 LIBCDR	   := $(B)/libcdr.a
 
-.PHONY: all check unit demo deps deps-check install uninstall asan clean bench fuzz
+.PHONY: all check unit demo deps deps-check install uninstall asan clean bench fuzz completions
 
 all: $(LIBCDR) $(BINS)
 
@@ -122,6 +122,10 @@ uninstall:
 		      $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
 	done
 	rm -rf $(DESTDIR)$(DATADIR)
+
+# completions/ is generated from each tool's --help (checked by tests/90-docs.bats).
+completions: all
+	build-aux/gen-completions $(B)/bin completions
 
 clean:
 	rm -rf build build-asan

@@ -121,6 +121,7 @@ usage(FILE *fp)
 "      --quote-all         quote every value that is not NULL\n"
 "      --excel-safe        neutralise strings starting with = + - @ (CSV\n"
 "                          injection); default only for excel\n"
+"      --no-excel-safe     write such strings as they are, also for excel\n"
 "      --tz ZONE           zone of written times (default UTC)\n"
 "      --time-precision P  fraction digits of times: auto, 0, 3 or 6\n"
 "      --no-time-detect    keep strings of auto columns that look like\n"

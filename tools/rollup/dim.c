@@ -125,6 +125,32 @@ ver_cmp(const struct val *a, const struct val *b)
 	}
 }
 
+/* A CSV cell as a JSON string. */
+static char *
+csv_to_json(const struct cdr_value *m, struct cdr_buf *tmp)
+{
+	struct cdr_buf jb = CDR_BUF_INIT;
+	const char *s;
+	size_t n, i;
+
+	s = cdr_value_str(m, tmp, &n);
+	cdr_buf_addc(&jb, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			cdr_buf_addc(&jb, '\\');
+			cdr_buf_addc(&jb, (char)c);
+		} else if (c < 0x20) {
+			cdr_buf_printf(&jb, "\\u%04x", c);
+		} else {
+			cdr_buf_addc(&jb, (char)c);
+		}
+	}
+	cdr_buf_addc(&jb, '"');
+	return jb.p;
+}
+
 static void
 row_free(struct dimrow *row)
 {
@@ -195,32 +221,7 @@ load_row(struct rollup *r, struct dim *d, const struct cdr_record *rec,
 			row.json[ci] = cdr_xstrdup("null");
 		} else if (m.type == CDR_T_STRING &&
 		    (rec->nodes[m.node].flags & CDR_N_CSV)) {
-			struct cdr_out *o = NULL;
-
-			(void)o;
-			s = cdr_value_str(&m, &tmp, &nn);
-			{
-				struct val sv;
-				struct cdr_buf jb = CDR_BUF_INIT;
-				size_t i;
-
-				memset(&sv, 0, sizeof(sv));
-				cdr_buf_addc(&jb, '"');
-				for (i = 0; i < nn; i++) {
-					unsigned char c = (unsigned char)s[i];
-
-					if (c == '"' || c == '\\') {
-						cdr_buf_addc(&jb, '\\');
-						cdr_buf_addc(&jb, (char)c);
-					} else if (c < 0x20) {
-						cdr_buf_printf(&jb, "\\u%04x", c);
-					} else {
-						cdr_buf_addc(&jb, (char)c);
-					}
-				}
-				cdr_buf_addc(&jb, '"');
-				row.json[ci] = jb.p;
-			}
+			row.json[ci] = csv_to_json(&m, &tmp);
 		} else if (m.type == CDR_T_STRING) {
 			row.json[ci] = cdr_xstrndup(m.p - 1, m.len + 2);
 		} else {

@@ -214,7 +214,6 @@ struct group {
 	uint64_t	 hash;
 	uint32_t	 keylen;
 	char		*key;	/* encoded key (after the state) */
-	uint64_t	 records;
 	_Alignas(16) unsigned char state[];
 };
 
@@ -411,7 +410,6 @@ struct rollup {
 	struct cdr_buf		  line;
 	struct cdr_buf		  scratch;
 	int			  header_written;
-	const char		 *merge_grain_seen;
 	char			 *merge_grain_name;
 
 	/* streaming */
@@ -421,11 +419,9 @@ struct rollup {
 	pthread_t		  idle_thread;
 	int			  idle_running;
 	int64_t			  last_input;	/* monotonic usec */
-	int64_t			  idle_advanced;	/* event usec added by idleness */
 };
 
 /* spec.c */
-void	spec_build(struct rollup *r);
 void	spec_parse_by(struct rollup *r, const char *text);
 void	spec_parse_aggs(struct rollup *r, const char *text);
 void	spec_finish(struct rollup *r);

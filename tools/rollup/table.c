@@ -212,7 +212,6 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	g->keylen = (uint32_t)keylen;
 	g->key = (char *)g->state + r->state_size;
 	memcpy(g->key, key, keylen);
-	g->records = 0;
 	agg_init(r, g);
 	r->state_bytes += sizeof(*g) + r->state_size + keylen;
 	r->ngroups++;

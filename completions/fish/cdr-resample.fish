@@ -1,0 +1,26 @@
+# fish completion for cdr-resample, generated from cdr-resample --help
+# by build-aux/gen-completions; do not edit.
+complete -c cdr-resample -l encoding -s e -r -x -a 'alaw ulaw pcm16' -d 'output encoding (default alaw)'
+complete -c cdr-resample -l channels -s c -r -x -a 'mono keep' -d 'mix to one channel (default) or keep them'
+complete -c cdr-resample -l rate -s r -r -x -d 'output sample rate (default 8000)'
+complete -c cdr-resample -l quality -r -x -a 'low medium high very-high'
+complete -c cdr-resample -l in-place -d 'replace each file atomically'
+complete -c cdr-resample -l keep-original -r -x -a '(__fish_complete_directories)' -d 'with --in-place: keep the originals in DIR'
+complete -c cdr-resample -l output-dir -s d -r -x -a '(__fish_complete_directories)' -d 'write the converted files to DIR'
+complete -c cdr-resample -l output -s o -r -F -d 'write the one converted file to FILE'
+complete -c cdr-resample -l base -r -x -a '(__fish_complete_directories)' -d 'keep the paths below DIR under -d and'
+complete -c cdr-resample -l force -s f -d 'replace existing files in the output'
+complete -c cdr-resample -l min-age -r -x -d 'leave files modified within DURATION (7d)'
+complete -c cdr-resample -l allow-truncated -d 'convert what a truncated file holds'
+complete -c cdr-resample -l from-list -d 'operands (or stdin) list the files: a path'
+complete -c cdr-resample -l input-format -s i -r -x -a 'auto lines ndjson csv'
+complete -c cdr-resample -l path-field -r -x -d 'field of a record holding the path (path)'
+complete -c cdr-resample -l jobs -s j -r -x -d 'files converted at once (default: twice'
+complete -c cdr-resample -l dead-letter -r -F -d 'failed files, with reasons (NDJSON)'
+complete -c cdr-resample -l max-errors -r -x -d 'failed files allowed before exit status 1'
+complete -c cdr-resample -l stats -r -F -d 'counts as JSON'
+complete -c cdr-resample -l progress
+complete -c cdr-resample -l no-progress
+complete -c cdr-resample -l quiet -s q -d 'no summary line'
+complete -c cdr-resample -l help -s h -d 'this help'
+complete -c cdr-resample -l version -s V -d 'version and library versions'

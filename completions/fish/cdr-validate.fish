@@ -1,0 +1,27 @@
+# fish completion for cdr-validate, generated from cdr-validate --help
+# by build-aux/gen-completions; do not edit.
+complete -c cdr-validate -l schema -s s -r -x -d 'schema (cdr-validate --list-schemas); without one'
+complete -c cdr-validate -l input-format -s i -r -x -a 'auto ndjson csv'
+complete -c cdr-validate -l output -s o -r -F -d 'valid records to FILE (atomic) instead of stdout'
+complete -c cdr-validate -l force -s f -d 'replace existing output files'
+complete -c cdr-validate -l dead-letter -r -F -d 'rejected records with reasons (NDJSON)'
+complete -c cdr-validate -l normalize -d 'rewrite timestamp fields as UTC ISO-8601'
+complete -c cdr-validate -l rule -r -x -d 'a jq expression every record must satisfy'
+complete -c cdr-validate -l where -r -x -d 'keep only valid records where EXPR is true'
+complete -c cdr-validate -l dedupe -r -x -d 'drop records whose KEYS were seen before'
+complete -c cdr-validate -l horizon -r -x -d 'remember keys this long in event time (e.g. 7d)'
+complete -c cdr-validate -l time -r -x -d 'event time for the horizon (default: schema\'s)'
+complete -c cdr-validate -l state -r -F -d 'carry de-duplication over runs'
+complete -c cdr-validate -l duplicates -r -F -d 'write dropped duplicates here'
+complete -c cdr-validate -l dedupe-max-keys -r -x -d 'fail rather than hold more keys (default 50000000)'
+complete -c cdr-validate -l max-errors -r -x -d 'rejected records allowed before exit status 1 (0)'
+complete -c cdr-validate -l max-error-rate -r -x -d 'rejected share allowed (e.g. 0.01 or 1%)'
+complete -c cdr-validate -l stats -r -F -d 'counts and reasons as JSON'
+complete -c cdr-validate -l tz -r -x -d 'zone of local timestamps (schemas with local_time)'
+complete -c cdr-validate -l max-record -r -x -d 'longest record (default 256M)'
+complete -c cdr-validate -l replay -d 'decode dead-letter files back into records'
+complete -c cdr-validate -l progress
+complete -c cdr-validate -l no-progress
+complete -c cdr-validate -l quiet -s q -d 'no summary line'
+complete -c cdr-validate -l help -s h -d 'this help'
+complete -c cdr-validate -l version -s V -d 'version and library versions'
