@@ -124,12 +124,6 @@ conv_free(struct conv *c)
 	free(c);
 }
 
-enum cdr_format
-conv_format(const struct conv *c)
-{
-	return c->out;
-}
-
 int
 conv_has_columns(const struct conv *c)
 {

@@ -104,7 +104,6 @@ struct conv;
 
 struct conv *conv_new(enum cdr_format out);
 void conv_free(struct conv *c);
-enum cdr_format conv_format(const struct conv *c);
 /* CSV output: the columns, given or taken from the first record. */
 int conv_has_columns(const struct conv *c);
 void conv_set_columns(struct conv *c, const char *const *names, size_t n);
