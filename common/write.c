@@ -14,7 +14,7 @@ cdr_write_ndjson(struct cdr_out *o, const struct cdr_record *rec)
 }
 
 void
-cdr_write_json_string(struct cdr_out *o, const char *s, size_t n)
+cdr_buf_json_string(struct cdr_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -22,7 +22,7 @@ cdr_write_json_string(struct cdr_out *o, const char *s, size_t n)
 	char esc[6];
 	int k;
 
-	cdr_out_putc(o, '"');
+	cdr_buf_addc(b, '"');
 	while (p < end) {
 		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) {
 			p++;
@@ -34,64 +34,75 @@ cdr_write_json_string(struct cdr_out *o, const char *s, size_t n)
 				p += k;
 				continue;
 			}
-			cdr_out_write(o, run, (size_t)(p - run));
-			cdr_out_write(o, "\xEF\xBF\xBD", 3);
+			cdr_buf_add(b, run, (size_t)(p - run));
+			cdr_buf_add(b, "\xEF\xBF\xBD", 3);
 			run = ++p;
 			continue;
 		}
-		cdr_out_write(o, run, (size_t)(p - run));
+		cdr_buf_add(b, run, (size_t)(p - run));
 		switch (*p) {
-		case '"': cdr_out_write(o, "\\\"", 2); break;
-		case '\\': cdr_out_write(o, "\\\\", 2); break;
-		case '\n': cdr_out_write(o, "\\n", 2); break;
-		case '\r': cdr_out_write(o, "\\r", 2); break;
-		case '\t': cdr_out_write(o, "\\t", 2); break;
-		case '\b': cdr_out_write(o, "\\b", 2); break;
-		case '\f': cdr_out_write(o, "\\f", 2); break;
+		case '"': cdr_buf_add(b, "\\\"", 2); break;
+		case '\\': cdr_buf_add(b, "\\\\", 2); break;
+		case '\n': cdr_buf_add(b, "\\n", 2); break;
+		case '\r': cdr_buf_add(b, "\\r", 2); break;
+		case '\t': cdr_buf_add(b, "\\t", 2); break;
+		case '\b': cdr_buf_add(b, "\\b", 2); break;
+		case '\f': cdr_buf_add(b, "\\f", 2); break;
 		default:
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
-			cdr_out_write(o, esc, 6);
+			cdr_buf_add(b, esc, 6);
 			break;
 		}
-		p++;
-		run = p;
+		run = ++p;
 	}
-	cdr_out_write(o, run, (size_t)(p - run));
-	cdr_out_putc(o, '"');
+	cdr_buf_add(b, run, (size_t)(p - run));
+	cdr_buf_addc(b, '"');
+}
+
+void
+cdr_buf_csv_field(struct cdr_buf *b, const char *s, size_t n, char delim)
+{
+	const char *q, *end = s + n;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == delim || s[i] == '"' || s[i] == '\n' ||
+		    s[i] == '\r')
+			break;
+	if (i == n && n > 0) {
+		cdr_buf_add(b, s, n);
+		return;
+	}
+	cdr_buf_addc(b, '"');
+	while (s < end && (q = memchr(s, '"', (size_t)(end - s))) != NULL) {
+		cdr_buf_add(b, s, (size_t)(q - s) + 1);
+		cdr_buf_addc(b, '"');
+		s = q + 1;
+	}
+	cdr_buf_add(b, s, (size_t)(end - s));
+	cdr_buf_addc(b, '"');
+}
+
+void
+cdr_write_json_string(struct cdr_out *o, const char *s, size_t n)
+{
+	static struct cdr_buf b = CDR_BUF_INIT;
+
+	cdr_buf_reset(&b);
+	cdr_buf_json_string(&b, s, n);
+	cdr_out_write(o, b.p, b.len);
 }
 
 void
 cdr_write_csv_field(struct cdr_out *o, const char *s, size_t n, char delim)
 {
-	const char *p, *end = s + n, *q;
-	size_t i;
-	int need = 0;
+	static struct cdr_buf b = CDR_BUF_INIT;
 
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == delim || c == '"' || c == '\n' || c == '\r') {
-			need = 1;
-			break;
-		}
-	}
-	if (!need) {
-		cdr_out_write(o, s, n);
-		return;
-	}
-	cdr_out_putc(o, '"');
-	for (p = s; p < end; p = q + 1) {
-		q = memchr(p, '"', (size_t)(end - p));
-		if (q == NULL) {
-			cdr_out_write(o, p, (size_t)(end - p));
-			break;
-		}
-		cdr_out_write(o, p, (size_t)(q - p) + 1);
-		cdr_out_putc(o, '"');
-	}
-	cdr_out_putc(o, '"');
+	cdr_buf_reset(&b);
+	cdr_buf_csv_field(&b, s, n, delim);
+	cdr_out_write(o, b.p, b.len);
 }
 
 void

@@ -166,6 +166,9 @@ load_rows() {
 	run R -q --every 1h --time t --stats st.json --max-error-rate 50% "$FX/mini.ndjson"
 	assert_success
 	jq -e '.read == .written + .rejected + .filtered and .groups == 3' st.json
+	run R -q --time t --by tenant --where '.tenant == "b"' --stats st.json --max-errors 9 "$FX/mini.ndjson"
+	assert_output '{"tenant":"b","count":3}'
+	jq -e '.filtered == 4 and .read == .written + .rejected + .filtered' st.json
 }
 
 @test "rollup: stdin and - read the same; -o refuses an existing file without -f" {
@@ -241,6 +244,27 @@ load_rows() {
 			        from calls group by 1, 2) o"
 		done
 	done
+}
+
+@test "rollup: --offset shifts fixed windows as date_bin with an origin does" {
+	R -q -O csv --every 1h --offset 30m --by tenant_id \
+	    --agg 'count,sum(duration_s),min(duration_s),max(duration_s),sum(meta.mos)' \
+	    "$BATS_FILE_TMPDIR/calls.ndjson" >out.csv
+	load_rows r out.csv
+	pg_same "select * from r" \
+	    "select ws, ws + interval '1 hour', '1h', tenant_id, n, s, mn, mx, mos from (
+	        select date_bin('1 hour', start_time, '2000-01-01 00:30+00') ws, tenant_id,
+	        count(*) n, sum(duration_s) s, min(duration_s) mn, max(duration_s) mx,
+	        sum(mos) mos from calls group by 1, 2) o"
+	R -q -O csv --every 7m --offset -2m --tz Asia/Kolkata --by tenant_id \
+	    --agg 'count,sum(duration_s),min(duration_s),max(duration_s),sum(meta.mos)' \
+	    "$BATS_FILE_TMPDIR/calls.ndjson" >out.csv
+	load_rows r out.csv
+	pg_same "select * from r" \
+	    "select ws, ws + interval '7 minutes', '7m', tenant_id, n, s, mn, mx, mos from (
+	        select date_bin('7 minutes', start_time, '1969-12-31 23:58+00') ws, tenant_id,
+	        count(*) n, sum(duration_s) s, min(duration_s) mn, max(duration_s) mx,
+	        sum(mos) mos from calls group by 1, 2) o"
 }
 
 @test "rollup: DST days have 23 and 25 hourly buckets and days of 23 and 25 hours" {

@@ -621,36 +621,7 @@ put_cell(struct validate *v, const struct cdr_record *rec, int column)
 			break;
 		}
 	}
-	{
-		/* A JSON string into the line buffer via a memory out. */
-		static const char hex[] = "0123456789abcdef";
-		size_t i;
-
-		cdr_buf_addc(&v->line, '"');
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)s[i];
-
-			if (c == '"' || c == '\\') {
-				cdr_buf_addc(&v->line, '\\');
-				cdr_buf_addc(&v->line, (char)c);
-			} else if (c < 0x20) {
-				char esc[7] = "\\u00";
-
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 15];
-				esc[6] = '\0';
-				switch (c) {
-				case '\n': cdr_buf_adds(&v->line, "\\n"); break;
-				case '\r': cdr_buf_adds(&v->line, "\\r"); break;
-				case '\t': cdr_buf_adds(&v->line, "\\t"); break;
-				default: cdr_buf_adds(&v->line, esc); break;
-				}
-			} else {
-				cdr_buf_addc(&v->line, (char)c);
-			}
-		}
-		cdr_buf_addc(&v->line, '"');
-	}
+	cdr_buf_json_string(&v->line, s, n);
 }
 
 static void
@@ -662,17 +633,11 @@ put_okeys(struct validate *v, const struct cdr_record *rec,
 	cdr_buf_addc(&v->line, '{');
 	for (i = 0; i < k->nkids; i++) {
 		const struct okey *c = &k->kids[i];
-		const char *p;
 
 		if (i > 0)
 			cdr_buf_addc(&v->line, ',');
-		cdr_buf_addc(&v->line, '"');
-		for (p = c->name; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				cdr_buf_addc(&v->line, '\\');
-			cdr_buf_addc(&v->line, *p);
-		}
-		cdr_buf_adds(&v->line, "\":");
+		cdr_buf_json_string(&v->line, c->name, strlen(c->name));
+		cdr_buf_addc(&v->line, ':');
 		if (c->column >= 0)
 			put_cell(v, rec, c->column);
 		else

@@ -229,7 +229,7 @@ test_writers(void)
 	cdr_out_commit(o);
 	CHECK_STR(slurp(p, &n),
 	    "\"q\\\"b\\\\n\\n\\t\\u0001 \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd x\"\n"
-	    "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,\"cr\r\"\n"
+	    "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"\",\"cr\r\"\n"
 	    "|Zg==|Zm8=|Zm9v|Zm9vYmFy\n");
 }
 

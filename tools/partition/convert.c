@@ -8,81 +8,7 @@
 #include <string.h>
 
 #include "partition.h"
-
-void
-json_string_buf(struct cdr_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	const unsigned char *run = p;
-	char esc[6];
-	int k;
-
-	cdr_buf_addc(b, '"');
-	while (p < end) {
-		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0x80) {
-			k = cdr_utf8_seq((const char *)p, (size_t)(end - p));
-			if (k > 0) {
-				p += k;
-				continue;
-			}
-			cdr_buf_add(b, run, (size_t)(p - run));
-			cdr_buf_add(b, "\xEF\xBF\xBD", 3);
-			run = ++p;
-			continue;
-		}
-		cdr_buf_add(b, run, (size_t)(p - run));
-		switch (*p) {
-		case '"': cdr_buf_add(b, "\\\"", 2); break;
-		case '\\': cdr_buf_add(b, "\\\\", 2); break;
-		case '\n': cdr_buf_add(b, "\\n", 2); break;
-		case '\r': cdr_buf_add(b, "\\r", 2); break;
-		case '\t': cdr_buf_add(b, "\\t", 2); break;
-		case '\b': cdr_buf_add(b, "\\b", 2); break;
-		case '\f': cdr_buf_add(b, "\\f", 2); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[*p >> 4];
-			esc[5] = hex[*p & 15];
-			cdr_buf_add(b, esc, 6);
-			break;
-		}
-		run = ++p;
-	}
-	cdr_buf_add(b, run, (size_t)(p - run));
-	cdr_buf_addc(b, '"');
-}
-
-/*
- * A CSV cell (RFC 4180): quoted when it holds ',', '"', CR or LF, or is
- * the empty string (an empty unquoted cell is null, as the reader has it).
- */
-static void
-csv_cell(struct cdr_buf *b, const char *s, size_t n)
-{
-	const char *q, *end = s + n;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-			break;
-	if (i == n && n > 0) {
-		cdr_buf_add(b, s, n);
-		return;
-	}
-	cdr_buf_addc(b, '"');
-	while (s < end && (q = memchr(s, '"', (size_t)(end - s))) != NULL) {
-		cdr_buf_add(b, s, (size_t)(q - s) + 1);
-		cdr_buf_addc(b, '"');
-		s = q + 1;
-	}
-	cdr_buf_add(b, s, (size_t)(end - s));
-	cdr_buf_addc(b, '"');
-}
+#include "write.h"
 
 struct conv {
 	enum cdr_format	  out;
@@ -181,7 +107,7 @@ conv_header(const struct conv *c, struct cdr_buf *out)
 	for (i = 0; i < c->ncols; i++) {
 		if (i > 0)
 			cdr_buf_addc(out, ',');
-		csv_cell(out, c->cols[i], strlen(c->cols[i]));
+		cdr_buf_csv_field(out, c->cols[i], strlen(c->cols[i]), ',');
 	}
 	cdr_buf_addc(out, '\n');
 }
@@ -271,7 +197,7 @@ to_csv(struct conv *c, const struct cdr_record *rec, struct reject *why)
 			    "field \"%s\": bad escape", c->cols[i]);
 			return -1;
 		}
-		csv_cell(&c->line, s, n);
+		cdr_buf_csv_field(&c->line, s, n, ',');
 	}
 	return 0;
 }
@@ -293,14 +219,14 @@ to_ndjson(struct conv *c, const struct cdr_record *rec)
 			cdr_buf_addc(&c->line, ',');
 		first = 0;
 		k = cdr_value_key(&v, &key, &len);
-		json_string_buf(&c->line, k != NULL ? k : "", k ? len : 0);
+		cdr_buf_json_string(&c->line, k != NULL ? k : "", k ? len : 0);
 		cdr_buf_addc(&c->line, ':');
 		if (v.type == CDR_T_NULL) {
 			cdr_buf_add(&c->line, "null", 4);
 			continue;
 		}
 		s = cdr_value_str(&v, &c->scratch, &n);
-		json_string_buf(&c->line, s != NULL ? s : "", s ? n : 0);
+		cdr_buf_json_string(&c->line, s != NULL ? s : "", s ? n : 0);
 	}
 	cdr_buf_addc(&c->line, '}');
 	cdr_buf_free(&key);

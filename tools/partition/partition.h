@@ -97,8 +97,6 @@ int value_bytes(const struct cdr_value *v, const char *path,
 
 /* ---- convert.c: output bytes of a record ---- */
 
-/* s[0..n) as a JSON string with quotes (as cdr_write_json_string). */
-void json_string_buf(struct cdr_buf *b, const char *s, size_t n);
 
 struct conv;
 

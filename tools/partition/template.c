@@ -511,12 +511,12 @@ tmpl_values_json(struct tmpl *t, const struct cdr_record *rec,
 		if (!first)
 			cdr_buf_addc(out, ',');
 		first = 0;
-		json_string_buf(out, e->spec, strlen(e->spec));
+		cdr_buf_json_string(out, e->spec, strlen(e->spec));
 		cdr_buf_addc(out, ':');
 		cdr_buf_reset(&tmp);
 		if (e->kind == E_TIME) {
 			if (expand_time(t, e, rec, &tmp, &why) == 0)
-				json_string_buf(out, tmp.p, tmp.len);
+				cdr_buf_json_string(out, tmp.p, tmp.len);
 			else
 				cdr_buf_add(out, "null", 4);
 			continue;
@@ -524,7 +524,7 @@ tmpl_values_json(struct tmpl *t, const struct cdr_record *rec,
 		cdr_record_get(rec, &e->path, &v);
 		if (value_bytes(&v, e->path.text, t->missing, &tmp, &s, &n,
 		    &why) == 0)
-			json_string_buf(out, s, n);
+			cdr_buf_json_string(out, s, n);
 		else
 			cdr_buf_add(out, "null", 4);
 	}

@@ -307,7 +307,9 @@ emit_all(struct rollup *r)
 	size_t i;
 
 	emit_header(r);
-	qsort(r->windows, r->nwindows, sizeof(*r->windows), window_cmp);
+	if (r->nwindows > 1)
+		qsort(r->windows, r->nwindows, sizeof(*r->windows),
+		    window_cmp);
 	for (i = 0; i < r->nwindows; i++)
 		r->windows[i]->index = i;
 	for (i = 0; i < r->nwindows; i++)

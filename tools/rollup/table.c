@@ -201,7 +201,7 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	for (j = (size_t)hash & mask; (g = w->slot[j]) != NULL;
 	    j = (j + 1) & mask) {
 		if (g->hash == hash && g->keylen == keylen &&
-		    memcmp(g->key, key, keylen) == 0)
+		    (keylen == 0 || memcmp(g->key, key, keylen) == 0))
 			return g;
 	}
 	if (r->max_groups != 0 && r->ngroups >= r->max_groups)
@@ -211,7 +211,8 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	g->hash = hash;
 	g->keylen = (uint32_t)keylen;
 	g->key = (char *)g->state + r->state_size;
-	memcpy(g->key, key, keylen);
+	if (keylen > 0)
+		memcpy(g->key, key, keylen);
 	agg_init(r, g);
 	r->state_bytes += sizeof(*g) + r->state_size + keylen;
 	r->ngroups++;
