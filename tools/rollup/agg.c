@@ -498,6 +498,10 @@ agg_prepare(struct rollup *r, const char **field, char *why, size_t len)
 					    r->fields[l->order].path_text);
 					return -1;
 				}
+			} else if (r->event_time == INT64_MIN) {
+				/* No event time: nothing to order it by. */
+				l->skip = 1;
+				break;
 			} else {
 				l->in.t = r->event_time;
 			}
