@@ -1,7 +1,17 @@
 /*
- * Byte input through libarchive (see input.h).
+ * Byte input (see input.h).
+ *
+ * The first bytes decide the path.  Text that is not an archive (NDJSON or
+ * CSV, the common case) is read with read(2) directly: libarchive's format
+ * detection reads ahead until it has enough bytes to rule out every
+ * format, which on a pipe would hold back the first records of a stream
+ * (tail -F | cdr-validate) until kilobytes more arrive.  Anything that
+ * starts like a compressed file or an archive goes through libarchive, fed
+ * with the bytes already read.
  */
 #include <sys/stat.h>
+
+#include <poll.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,31 +25,162 @@
 
 #include "input.h"
 #include "msg.h"
+#include "out.h"
 
-/* Large blocks keep libarchive's per-call cost out of the hot path. */
 #define INPUT_BLOCK (128 * 1024)
+/* Enough to see "ustar" at offset 257 of a tar header. */
+#define SNIFF_MAX 512
 
 struct cdr_input {
-	struct archive	*a;
+	struct archive	*a;		/* NULL for plain input */
 	char		*path;		/* as given; "stdin" for "-" */
 	char		*name;		/* current source name */
 	int		 raw;		/* not a container: one member */
 	int		 at_end;	/* current member fully read */
 	int		 started;	/* first member header read */
 	int		 fd;
+	char		*block;		/* read buffer */
+	size_t		 pre;		/* sniffed bytes still to hand out */
+	int		 eof;		/* read(2) returned 0 */
+	int		 stream;	/* a pipe, socket or terminal */
 };
 
 static int next_header(struct cdr_input *in);
+
+/* Reads into block after *have bytes; -1 on error, else bytes added. */
+static ssize_t
+read_more(struct cdr_input *in, size_t have, size_t want)
+{
+	struct pollfd pfd;
+	ssize_t n;
+
+	/*
+	 * Before waiting on a stream, hand what is already done downstream:
+	 * in tail -F | cdr-validate | ... every record moves on at once.
+	 */
+	if (in->stream) {
+		pfd.fd = in->fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 0)
+			cdr_out_flush_stdout();
+	}
+	for (;;) {
+		n = read(in->fd, in->block + have, want - have);
+		if (n >= 0 || errno != EINTR)
+			break;
+	}
+	if (n == 0)
+		in->eof = 1;
+	return n;
+}
+
+/* Whether the first bytes look like a compressed file or an archive. */
+static int
+looks_packed(const unsigned char *p, size_t n)
+{
+	static const struct {
+		const char	*magic;
+		size_t		 len;
+	} magics[] = {
+		{ "\x1f\x8b", 2 },		/* gzip */
+		{ "BZh", 3 },			/* bzip2 */
+		{ "\xfd" "7zXZ\0", 6 },		/* xz */
+		{ "\x28\xb5\x2f\xfd", 4 },	/* zstd */
+		{ "\x04\x22\x4d\x18", 4 },	/* lz4 */
+		{ "\x5d\0\0", 3 },		/* lzma */
+		{ "\x1f\x9d", 2 },		/* compress */
+		{ "PK\x03\x04", 4 },		/* zip */
+		{ "PK\x05\x06", 4 },		/* empty zip */
+		{ "070707", 6 },		/* cpio */
+		{ "070701", 6 },
+		{ "070702", 6 },
+		{ "\xc7\x71", 2 },		/* binary cpio */
+		{ "\x71\xc7", 2 },
+		{ "7z\xbc\xaf\x27\x1c", 6 }
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (n >= magics[i].len &&
+		    memcmp(p, magics[i].magic, magics[i].len) == 0)
+			return 1;
+	/* tar: "ustar" at 257 */
+	if (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * Reads the first bytes: until a line end (text), a NUL (binary), enough
+ * for every magic, or the end.  Returns 1 for plain text, 0 for input to
+ * hand to libarchive, -1 on error.
+ */
+static int
+sniff(struct cdr_input *in)
+{
+	size_t have = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (have > 0) {
+			/* JSON text cannot be an archive: decide at once. */
+			if (in->block[0] == '{' || in->block[0] == '[')
+				break;
+			if (looks_packed((unsigned char *)in->block, have))
+				break;
+			if (memchr(in->block, '\0', have) != NULL)
+				break;
+			if (memchr(in->block, '\n', have) != NULL && have >= 6)
+				break;
+			if (have >= SNIFF_MAX)
+				break;
+		}
+		if (in->eof)
+			break;
+		n = read_more(in, have, SNIFF_MAX);
+		if (n < 0)
+			return -1;
+		have += (size_t)n;
+	}
+	in->pre = have;
+	if (have == 0)
+		return 1;
+	if (looks_packed((unsigned char *)in->block, have))
+		return 0;
+	/* Binary that is no known format is still handed out as it is. */
+	return 1;
+}
+
+static la_ssize_t
+archive_read_cb(struct archive *a, void *data, const void **buf)
+{
+	struct cdr_input *in = data;
+	ssize_t n;
+
+	*buf = in->block;
+	if (in->pre > 0) {
+		n = (ssize_t)in->pre;
+		in->pre = 0;
+		return n;
+	}
+	if (in->eof)
+		return 0;
+	n = read_more(in, 0, INPUT_BLOCK);
+	if (n < 0)
+		archive_set_error(a, errno, "%s", strerror(errno));
+	return n;
+}
 
 struct cdr_input *
 cdr_input_open(const char *path)
 {
 	struct cdr_input *in;
 	struct stat st;
-	int is_stdin = strcmp(path, "-") == 0;
+	int is_stdin = strcmp(path, "-") == 0, rc;
 
 	in = cdr_xcalloc(1, sizeof(*in));
 	in->path = cdr_xstrdup(is_stdin ? "stdin" : path);
+	in->block = cdr_xmalloc(INPUT_BLOCK);
 	in->fd = -1;
 	if (is_stdin) {
 		in->fd = STDIN_FILENO;
@@ -49,11 +190,24 @@ cdr_input_open(const char *path)
 			cdr_warn_errno("%s", path);
 			goto fail;
 		}
-		if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-			errno = EISDIR;
-			cdr_warn_errno("%s", path);
-			goto fail;
-		}
+	}
+	if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		cdr_warn_errno("%s", in->path);
+		goto fail;
+	}
+	in->stream = fstat(in->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISBLK(st.st_mode);
+	rc = sniff(in);
+	if (rc < 0) {
+		cdr_warn_errno("%s", in->path);
+		goto fail;
+	}
+	if (rc == 1) {
+		in->raw = 1;
+		in->started = 1;
+		in->name = cdr_xstrdup(in->path);
+		return in;
 	}
 	in->a = archive_read_new();
 	if (in->a == NULL) {
@@ -69,12 +223,14 @@ cdr_input_open(const char *path)
 	    archive_read_support_format_tar(in->a) < ARCHIVE_WARN ||
 	    archive_read_support_format_cpio(in->a) < ARCHIVE_WARN ||
 	    archive_read_support_format_zip(in->a) < ARCHIVE_WARN ||
+	    archive_read_support_format_7zip(in->a) < ARCHIVE_WARN ||
 	    archive_read_support_format_raw(in->a) < ARCHIVE_WARN ||
 	    archive_read_support_format_empty(in->a) < ARCHIVE_WARN) {
 		cdr_warn("%s: %s", in->path, archive_error_string(in->a));
 		goto fail;
 	}
-	if (archive_read_open_fd(in->a, in->fd, INPUT_BLOCK) != ARCHIVE_OK) {
+	if (archive_read_open(in->a, in, NULL, archive_read_cb, NULL) !=
+	    ARCHIVE_OK) {
 		cdr_warn("%s: %s", in->path, archive_error_string(in->a));
 		goto fail;
 	}
@@ -138,10 +294,28 @@ cdr_input_read(struct cdr_input *in, const void **buf)
 {
 	la_int64_t off;
 	size_t len;
+	ssize_t n;
 	int rc;
 
 	if (in->at_end)
 		return 0;
+	if (in->a == NULL) {
+		*buf = in->block;
+		if (in->pre > 0) {
+			n = (ssize_t)in->pre;
+			in->pre = 0;
+			return n;
+		}
+		n = in->eof ? 0 : read_more(in, 0, INPUT_BLOCK);
+		if (n < 0) {
+			cdr_warn_errno("%s: read error", in->path);
+			in->at_end = 1;
+			return -1;
+		}
+		if (n == 0)
+			in->at_end = 1;
+		return n;
+	}
 	for (;;) {
 		rc = archive_read_data_block(in->a, buf, &len, &off);
 		if (rc == ARCHIVE_EOF) {
@@ -201,6 +375,7 @@ cdr_input_close(struct cdr_input *in)
 		archive_read_free(in->a);
 	if (in->fd > STDIN_FILENO)
 		close(in->fd);
+	free(in->block);
 	free(in->path);
 	free(in->name);
 	free(in);

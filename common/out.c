@@ -436,6 +436,13 @@ cdr_out_flush(struct cdr_out *o)
 		deflate_out(o, NULL, 0, Z_SYNC_FLUSH);
 }
 
+void
+cdr_out_flush_stdout(void)
+{
+	if (stdout_out != NULL)
+		cdr_out_flush(stdout_out);
+}
+
 unsigned long long
 cdr_out_bytes(const struct cdr_out *o)
 {

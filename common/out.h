@@ -49,6 +49,11 @@ void cdr_out_printf(struct cdr_out *o, const char *fmt, ...) CDR_PRINTF(2, 3);
 void cdr_out_vprintf(struct cdr_out *o, const char *fmt, va_list ap);
 /* Pushes buffered bytes to the kernel (stdout: so a pipe reader sees them). */
 void cdr_out_flush(struct cdr_out *o);
+/*
+ * Flushes stdout if it is in use.  The input layer calls it before it
+ * waits on a pipe, so records stream through a pipeline one by one.
+ */
+void cdr_out_flush_stdout(void);
 
 /* Bytes handed to cdr_out_write so far (before compression). */
 unsigned long long cdr_out_bytes(const struct cdr_out *o);

@@ -314,3 +314,21 @@ conserved() {
 	[ "$(wc -l < ok.ndjson)" -eq "$(jq -r .written st.json)" ]
 	[ "$(jq -r .call_id ok.ndjson | sort | uniq -d | wc -l)" -eq 0 ]
 }
+
+@test "validate: records stream through a pipe before the input ends" {
+	mkfifo in
+	"$CDR_BIN/cdr-validate" -q < in > out &
+	local pid=$!
+	exec 7> in
+	printf '{"a":1}\n' >&7
+	# the first record comes out while the input is still open
+	for _ in $(seq 100); do
+		[ -s out ] && break
+		sleep 0.1
+	done
+	assert_equal "$(cat out)" '{"a":1}'
+	printf '{"a":2}\n' >&7
+	exec 7>&-
+	wait "$pid"
+	assert_equal "$(cat out)" $'{"a":1}\n{"a":2}'
+}
