@@ -7,10 +7,8 @@
  * read = written (aggregated) + rejected (dead letters, "late" ones
  * among them) + filtered, always.
  */
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -860,39 +858,15 @@ idle_main(void *arg)
 	}
 }
 
-/* A streaming pipe or terminal: read line by line (linein.c says why). */
 static int
-live_input(const struct rollup *r, const char *path, int *fd)
-{
-	struct stat st;
-
-	if (!r->streaming || r->input_format == CDR_FMT_CSV)
-		return 0;
-	if (strcmp(path, "-") == 0) {
-		*fd = 0;
-	} else {
-		*fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (*fd < 0)
-			return 0;	/* the common reader reports it */
-	}
-	if (fstat(*fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
-	    S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return 1;
-	if (*fd != 0)
-		close(*fd);
-	return 0;
-}
-
-static int
-next_record(struct rollup *r, struct cdr_reader *rd, struct linein *li,
-    struct cdr_record **rec)
+next_record(struct rollup *r, struct cdr_reader *rd, struct cdr_record **rec)
 {
 	int rc;
 
 	if (!r->idle_running)
-		return li ? linein_next(li, rec) : cdr_reader_next(rd, rec);
+		return cdr_reader_next(rd, rec);
 	pthread_mutex_unlock(&r->lock);
-	rc = li ? linein_next(li, rec) : cdr_reader_next(rd, rec);
+	rc = cdr_reader_next(rd, rec);
 	pthread_mutex_lock(&r->lock);
 	r->last_input = now_usec();
 	return rc;
@@ -902,30 +876,19 @@ static void
 run_source(struct rollup *r, const char *path, struct cdr_reader *rd)
 {
 	struct cdr_record *rec;
-	struct linein li, *lp = NULL;
-	int rc, fd = -1;
+	int rc;
 
-	if (live_input(r, path, &fd)) {
-		linein_init(&li, fd, fd == 0 ? "stdin" : path,
-		    (size_t)r->max_record);
-		lp = &li;
-	} else if (cdr_reader_open(rd, path) != 0) {
+	if (cdr_reader_open(rd, path) != 0) {
 		r->counts.sources_failed++;
 		return;
 	}
-	while ((rc = next_record(r, rd, lp, &rec)) > 0) {
+	while ((rc = next_record(r, rd, &rec)) > 0) {
 		handle(r, rec);
-		cdr_progress_update(r->counts.read, lp ? lp->bytes :
+		cdr_progress_update(r->counts.read,
 		    cdr_reader_stats(rd)->bytes);
 	}
 	if (rc < 0)
 		r->counts.sources_failed++;
-	if (lp != NULL) {
-		r->counts.blank += lp->blank;
-		if (fd != 0)
-			close(fd);
-		linein_free(lp);
-	}
 }
 
 static void

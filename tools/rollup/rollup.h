@@ -282,26 +282,6 @@ struct spec {
 	size_t		 nkeys;
 };
 
-/* ---- NDJSON lines from a pipe, for streaming (linein.c) ---- */
-
-struct linein {
-	int			 fd;
-	const char		*name;
-	char			*buf;
-	size_t			 cap, pos, end;
-	size_t			 max_record;
-	size_t			 consume;
-	int			 eof, bom_done, pending_skip;
-	uint64_t		 lineno, offset, bytes, blank, records, bad;
-	struct cdr_record	 rec;
-	uint32_t		 nodecap;
-};
-
-void	linein_init(struct linein *l, int fd, const char *name,
-	    size_t max_record);
-int	linein_next(struct linein *l, struct cdr_record **out);
-void	linein_free(struct linein *l);
-
 /* ---- the run ---- */
 
 struct grain {
