@@ -98,7 +98,7 @@ demo: deps-check all
 	@CDR_BIN=$(CURDIR)/$(B)/bin share/pipelines/demo.sh
 
 bench: deps-check all
-	@CDR_BIN=$(CURDIR)/$(B)/bin bench/run
+	@CDR_BIN=$(CURDIR)/$(B)/bin bench/all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man1
