@@ -53,4 +53,24 @@ if has cdr-tocsv && has cdr-validate; then
 	say "   files:    $(ls "$out"/csv | tr '\n' ' ')"
 fi
 
+if has cdr-rollup && has cdr-validate; then
+	say "== hourly and daily rollups per tenant (America/New_York calendar)"
+	cdr-rollup --every 1h,1d --tz America/New_York --by tenant_id \
+		--agg 'calls=count,asr,acd,talk=sum(billsec),p95_wait=p95(duration_s)' \
+		-o "$out/calls.rollup.ndjson" "$out/calls.valid.ndjson"
+	say "   rollups:  $out/calls.rollup.ndjson ($(wc -l < "$out/calls.rollup.ndjson") rows)"
+	say "== 5-second agent windows joined with the organisation dimension"
+	cdr-rollup --every 5s --time EventTime --by OrgID,OrgName,WorkMode \
+		--dim "$out/raw/orgs.ndjson" --on OrgID --dim-version Version \
+		--agg 'events=count,agents=distinct(AgentId),max_wait=max(WaitingTime)' \
+		-o "$out/agents.5s.ndjson" "$out/raw/agent-states.ndjson"
+	say "   windows:  $out/agents.5s.ndjson ($(wc -l < "$out/agents.5s.ndjson") rows)"
+fi
+
+if has cdr-resample; then
+	say "== recordings to 8 kHz mono A-law, in place"
+	cdr-resample --in-place -q "$out"/raw/recordings/connect/*/CallRecordings/*/*/*/*.wav > "$out/recordings.resampled.ndjson"
+	say "   results:  $out/recordings.resampled.ndjson"
+fi
+
 say "== done: outputs are in $out"
