@@ -142,7 +142,7 @@ same_json() {
 	assert_file_equal expected.norm actual.norm
 }
 
-@test "sms: hand-made days: out-of-order and repeated receipts, a repeat across days, a late click, a late sent event" {
+@test "sms: hand-made days: out-of-order and repeated receipts, a repeat across days, a late click, a late sent event, one recipient clicking two messages" {
 	run "$PIPE" -s state -d out1 "$FX/day1.ndjson"
 	assert_success
 	same_json "$FX/day1.messages.ndjson" out1/messages.ndjson

@@ -102,8 +102,8 @@ message_aggs='recipient=first(recipient,sent_time),sent_time=min(sent_time),stat
 # counted without jq (count_if(.status=="delivered") says the same, 4x
 # slower): a comparison is 1 or 0, 1/0 is null, and count() and distinct()
 # skip nulls, so count(1/(c)) counts the rows where c holds, and
-# distinct(recipient,1/clicks) counts the recipients with a click.
-campaign_aggs='sent=count,delivered=count(1/(status=="delivered")),failed=count(1/((status=="failed")+(status=="expired"))),delivery_rate=delivered/sent,clickers=distinct(recipient,1/clicks),clicks=sum(clicks),ctr=clickers/delivered,median_ttfc=median(first_click-sent_time)'
+# distinct(recipient,1/(clicks>0)) counts the recipients with a click.
+campaign_aggs='sent=count,delivered=count(1/(status=="delivered")),failed=count(1/((status=="failed")+(status=="expired"))),delivery_rate=delivered/sent,clickers=distinct(recipient,1/(clicks>0)),clicks=sum(clicks),ctr=clickers/delivered,median_ttfc=median(first_click-sent_time)'
 
 dedupe_state=()
 [ -z "$state" ] || dedupe_state=(--state "$work/dedupe.state")
