@@ -143,6 +143,7 @@ struct expr {
 	enum fin	  fin;
 	double		  q;
 	int		  col;		/* X_COL */
+	int		  adopted;	/* held by a leaf (not freed after parsing) */
 };
 
 /* A record field used by keys or aggregates, read once per record. */
@@ -291,6 +292,8 @@ struct grain {
 };
 
 struct rollup {
+	char		**spec_texts;	/* preset expansions, kept for the run */
+	size_t		  nspec_texts;
 	/* options */
 	const char		 *output;
 	const char		 *dead_letter_path;

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,22 @@ new_expr(enum xop op)
 	return e;
 }
 
+/* Frees an expression tree that no leaf or column holds. */
+static void
+expr_free(struct expr *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->nkids; i++)
+		expr_free(e->kids[i]);
+	free(e->kids);
+	if (e->op == X_STR)
+		free((char *)(uintptr_t)e->lit.s);
+	free(e);
+}
+
 static void
 add_kid(struct expr *e, struct expr *k)
 {
@@ -340,6 +357,7 @@ rec_primary(struct lexer *lx)
 		expect(lx, T_RP, "')'");
 		e = new_expr(X_FIELD);
 		e->field = field_add(lx->r, s->lit.s);
+		expr_free(s);
 		free(name);
 		return e;
 	}
@@ -491,8 +509,10 @@ leaf_get(struct rollup *r, enum aggfn fn, struct expr **args, size_t nargs,
 	l->fn = fn;
 	l->canon = b.p;
 	l->args = cdr_xcalloc(nargs + 1, sizeof(*l->args));
-	for (i = 0; i < nargs; i++)
+	for (i = 0; i < nargs; i++) {
 		l->args[i] = args[i];
+		args[i]->adopted = 1;
+	}
 	l->nargs = nargs;
 	l->order = order;
 	l->pred = filter ? pred_add(r, filter) : -1;
@@ -611,6 +631,9 @@ expand_preset(struct lexer *lx, const struct preset *ps, int with_args)
 	if (sub.cur.t != T_END)
 		spec_error(lx, "bad preset expansion %s", b.p);
 	/* The expansion's text lives as long as the run: strings point in. */
+	lx->r->spec_texts = cdr_xreallocarray(lx->r->spec_texts,
+	    lx->r->nspec_texts + 1, sizeof(*lx->r->spec_texts));
+	lx->r->spec_texts[lx->r->nspec_texts++] = b.p;
 	return e;
 }
 
@@ -661,7 +684,7 @@ agg_call(struct lexer *lx, const char *name, int has_args)
 {
 	struct rollup *r = lx->r;
 	struct expr *args[16], *e;
-	size_t nargs = 0;
+	size_t nargs = 0, total = 0, i;
 	char *filter = NULL, *jq = NULL;
 	enum aggfn fn;
 	int order = -1, leaf, leaf2;
@@ -698,6 +721,7 @@ agg_call(struct lexer *lx, const char *name, int has_args)
 		lx->in_agg = 0;
 		expect(lx, T_RP, "')'");
 	}
+	total = nargs;
 	filter = parse_filter(lx);
 	if (strcmp(name, "count") == 0) {
 		if (nargs > 1)
@@ -760,6 +784,10 @@ agg_call(struct lexer *lx, const char *name, int has_args)
 		}
 	}
 	free(filter);
+	/* Arguments no leaf took (an existing leaf, an order, a q). */
+	for (i = 0; i < total; i++)
+		if (!args[i]->adopted)
+			expr_free(args[i]);
 	return e;
 }
 
