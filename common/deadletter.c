@@ -191,8 +191,13 @@ cdr_share_path(const char *rel)
 		return NULL;
 	exe[n] = '\0';
 	slash = strrchr(exe, '/');
-	if (slash == NULL || (size_t)(slash - exe) + 13 > sizeof(exe))
+	if (slash == NULL || (size_t)(slash - exe) + 18 > sizeof(exe))
 		return NULL;
+	/* Installed elsewhere (PREFIX/bin next to PREFIX/share/cdrpipe)... */
+	strcpy(slash, "/../share/cdrpipe");
+	if ((p = existing(exe, rel)) != NULL)
+		return p;
+	/* ...or run from the build tree (build/bin next to share). */
 	strcpy(slash, "/../../share");
 	return existing(exe, rel);
 }

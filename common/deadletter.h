@@ -70,8 +70,9 @@ void cdr_counts_report(const struct cdr_counts *c, int quiet,
 
 /*
  * Path of a file under share/ (schemas, policies): $CDR_SHARE, then the
- * installed data directory, then ../../share next to the executable (the
- * build tree).  Returns a malloc'd path that exists, or NULL.
+ * data directory compiled in, then ../share/cdrpipe next to the executable
+ * (installed with another PREFIX or moved), then ../../share (the build
+ * tree).  Returns a malloc'd path that exists, or NULL.
  */
 char *cdr_share_path(const char *rel);
 

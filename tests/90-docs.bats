@@ -70,6 +70,10 @@ tools() {
 	[ -f "$d/opt/cdr/share/cdrpipe/schemas/call.json" ]
 	[ -x "$d/opt/cdr/share/cdrpipe/pipelines/demo.sh" ]
 	[ ! -e "$d/opt/cdr/share/cdrpipe/man" ]
+	# an installed tool finds its schemas without being told
+	run env -u CDR_SHARE "$d/opt/cdr/bin/cdr-validate" --list-schemas
+	assert_success
+	assert_line --regexp '^asterisk-csv +'
 	run make -C "$TOP" -s uninstall DESTDIR="$d" PREFIX=/opt/cdr
 	assert_success
 	run find "$d" -type f
