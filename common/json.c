@@ -334,6 +334,7 @@ cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
 	rec->bad = 0;
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
+	rec->root_indexed = 0;
 	if (rec->len > UINT32_MAX)
 		return fail(rec, s, "record longer than 4 GiB");
 	SKIP_WS(p, end);

@@ -251,6 +251,7 @@ init_record(struct cdr_reader *r, struct cdr_record *rec, size_t start,
 	rec->bad = 0;
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
+	rec->root_indexed = 0;
 }
 
 /*

@@ -56,6 +56,8 @@ enum cdr_format {
 	CDR_FMT_CSV
 };
 
+#define CDR_ROOT_SLOTS	128	/* a power of two */
+
 struct cdr_record {
 	const char	*line;	/* raw bytes, without the line terminator */
 	size_t		 len;
@@ -67,6 +69,14 @@ struct cdr_record {
 	char		 err[160];	/* "column N: reason" when bad */
 	struct cdr_node	*nodes;
 	uint32_t	 nnodes;
+	/*
+	 * A cache over the top-level members, built by the first look-up
+	 * that scans them (0: not built, 1: built, -1: not usable), so that
+	 * records of mixed shapes find fields in constant time.  Parsing a
+	 * record resets it.
+	 */
+	int		 root_indexed;
+	uint32_t	 root_slot[CDR_ROOT_SLOTS];
 };
 
 /* A value seen through the tape: type, text, and its node for navigation. */

@@ -1002,13 +1002,14 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 
 static int
 when_holds(const struct cdr_field_spec *f, const struct cdr_record *rec,
-    struct cdr_buf *scratch)
+    uint32_t *hint, struct cdr_buf *scratch)
 {
 	struct cdr_value v;
 	const char *s;
 	size_t n;
 
-	if (!cdr_record_get(rec, &f->when_path, &v) || v.type != CDR_T_STRING)
+	if (!cdr_record_get_hint(rec, &f->when_path, &v, hint) ||
+	    v.type != CDR_T_STRING)
 		return 0;
 	s = cdr_value_str(&v, scratch, &n);
 	return s != NULL && strlen(f->when_value) == n &&
@@ -1049,7 +1050,8 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 
 	for (i = 0; i < sc->nfields; i++) {
 		f = &sc->fields[i];
-		if (f->has_when && !when_holds(f, rec, &scratch)) {
+		if (f->has_when &&
+		    !when_holds(f, rec, &vals[i].when_hint, &scratch)) {
 			vals[i].v.type = CDR_T_MISSING;
 			vals[i].ok = 0;
 			vals[i].has_time = 0;

@@ -130,6 +130,7 @@ struct cdr_field_value {
 	int			has_num;
 	double			num;	/* integers and numbers */
 	uint32_t		hint;	/* where it was found last time */
+	uint32_t		when_hint;	/* the same for its "when" */
 };
 
 /*

@@ -97,15 +97,106 @@ cdr_record_root(const struct cdr_record *rec, struct cdr_value *v)
 		set_value(rec, 0, v);
 }
 
+static uint32_t
+name_hash(const char *s, size_t n)
+{
+	uint32_t a = 0, b = 0, h;
+	size_t i;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+	} else {
+		for (i = 0; i < n; i++)
+			a = a << 8 | (unsigned char)s[i];
+	}
+	h = a * UINT32_C(0x9e3779b1) ^ b * UINT32_C(0x85ebca77) ^
+	    (uint32_t)n * UINT32_C(0xc2b2ae3d);
+	return h ^ h >> 15;
+}
+
+/*
+ * Fills the root index: open addressing over member names, the first of
+ * duplicate names kept (as the scan finds it).  Escaped names and very
+ * wide records keep the scan.
+ */
+static int
+root_index(struct cdr_record *rec)
+{
+	const uint32_t mask = CDR_ROOT_SLOTS - 1;
+	const struct cdr_node *nd, *o;
+	uint32_t i, h, count = 0;
+
+	memset(rec->root_slot, 0, sizeof(rec->root_slot));
+	for (i = 1; i != 0; i = rec->nodes[i].next) {
+		nd = &rec->nodes[i];
+		if ((nd->flags & CDR_N_KEY_ESC) || nd->key == NULL ||
+		    ++count > CDR_ROOT_SLOTS / 2)
+			return -1;
+		for (h = name_hash(nd->key, nd->klen) & mask;
+		    rec->root_slot[h] != 0; h = (h + 1) & mask) {
+			o = &rec->nodes[rec->root_slot[h]];
+			if (o->klen == nd->klen &&
+			    memcmp(o->key, nd->key, nd->klen) == 0)
+				break;
+		}
+		if (rec->root_slot[h] == 0)
+			rec->root_slot[h] = i;
+	}
+	return 1;
+}
+
+/* A top-level member through the index: 1 found, 0 missing, -1 no index. */
+static int
+root_member(const struct cdr_record *crec, const char *name, size_t n,
+    uint32_t *found)
+{
+	/* The index is a cache: filling it does not change the record. */
+	struct cdr_record *rec = (struct cdr_record *)crec;
+	const uint32_t mask = CDR_ROOT_SLOTS - 1;
+	const struct cdr_node *nd;
+	uint32_t h;
+
+	if (rec->root_indexed == 0)
+		rec->root_indexed = root_index(rec);
+	if (rec->root_indexed < 0)
+		return -1;
+	for (h = name_hash(name, n) & mask; rec->root_slot[h] != 0;
+	    h = (h + 1) & mask) {
+		nd = &rec->nodes[rec->root_slot[h]];
+		if (nd->klen == n && memcmp(nd->key, name, n) == 0) {
+			*found = rec->root_slot[h];
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 cdr_value_member(const struct cdr_value *obj, const char *name, size_t n,
     struct cdr_value *v)
 {
 	const struct cdr_record *rec = obj->rec;
 	uint32_t i;
+	int rc;
 
+	/* Small objects are scanned; wide top-level ones use the index. */
+	if (obj->node == 0 && obj->type == CDR_T_OBJECT &&
+	    rec->nodes[0].nchild > 6 &&
+	    (rc = root_member(rec, name, n, &i)) >= 0) {
+		if (rc == 1) {
+			set_value(rec, i, v);
+			return 1;
+		}
+		set_missing(rec, v);
+		return 0;
+	}
 	if (obj->type == CDR_T_OBJECT && rec->nodes[obj->node].nchild > 0) {
 		for (i = obj->node + 1; i != 0; i = rec->nodes[i].next) {
+			/* Most members differ in length: skip them cheaply. */
+			if (rec->nodes[i].klen != n &&
+			    !(rec->nodes[i].flags & CDR_N_KEY_ESC))
+				continue;
 			if (key_equals(&rec->nodes[i], name, n)) {
 				set_value(rec, i, v);
 				return 1;

@@ -726,12 +726,19 @@ handle(struct validate *v, struct cdr_record *rec)
 		reject(v, rec);
 		return;
 	}
+	/*
+	 * The key's table slot is fetched from memory while the schema is
+	 * checked: the table is far bigger than the caches.
+	 */
+	if (v->deduping) {
+		dedupe_key(rec, v->key_paths, v->key_hints, v->nkeys, &lo, &hi);
+		dedupe_prefetch(&v->dedupe, lo);
+	}
 	if (cdr_schema_check(v->schema, rec, v->tz, v->vals, &v->errs) > 0) {
 		reject(v, rec);
 		return;
 	}
 	if (v->deduping) {
-		dedupe_key(rec, v->key_paths, v->key_hints, v->nkeys, &lo, &hi);
 		t = v->time_index >= 0 && v->vals[v->time_index].has_time ?
 		    v->vals[v->time_index].time : v->dedupe.max_time;
 		if (t == INT64_MIN)

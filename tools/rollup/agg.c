@@ -42,12 +42,16 @@ struct sval {
 	char	*s;
 };
 
+/* Short values live in the state itself: no allocation, no extra miss. */
+#define FL_INLINE 24
+
 struct fl_st {
 	int64_t	 ot;		/* order time */
 	uint64_t tie;
 	uint32_t n;
 	uint8_t	 set;
-	char	*json;
+	char	*json;		/* inl, or allocated */
+	char	 inl[FL_INLINE];
 };
 
 static size_t
@@ -106,8 +110,13 @@ agg_free(struct rollup *r, struct group *g)
 			break;
 		case A_FIRST:
 		case A_LAST:
-			free(((struct fl_st *)ST(g, l))->json);
+		{
+			struct fl_st *fl = ST(g, l);
+
+			if (fl->json != fl->inl)
+				free(fl->json);
 			break;
+		}
 		case A_DISTINCT: {
 			struct dset **d = ST(g, l);
 
@@ -309,23 +318,29 @@ fl_offer(struct rollup *r, struct fl_st *s, int64_t ot, uint64_t tie,
 		better = n < s->n || (n == s->n && memcmp(json, s->json, n) < 0);
 	if (!better)
 		return;
-	r->state_bytes -= s->set ? s->n + 1 : 0;
-	free(s->json);
-	s->json = cdr_xstrndup(json, n);
+	if (s->json != s->inl) {
+		r->state_bytes -= s->set ? s->n + 1 : 0;
+		free(s->json);
+	}
+	if (n < FL_INLINE) {
+		memcpy(s->inl, json, n);
+		s->inl[n] = '\0';
+		s->json = s->inl;
+	} else {
+		s->json = cdr_xstrndup(json, n);
+		r->state_bytes += n + 1;
+	}
 	s->n = (uint32_t)n;
 	s->ot = ot;
 	s->tie = tie;
 	s->set = 1;
-	r->state_bytes += n + 1;
 }
 
 /* The JSON text of a value (for CSV cells and computed values). */
 static void
 json_of(const struct val *v, struct cdr_buf *b)
 {
-	static const char hex[] = "0123456789abcdef";
 	char num[64];
-	size_t i;
 
 	cdr_buf_reset(b);
 	switch (v->kind) {
@@ -347,22 +362,7 @@ json_of(const struct val *v, struct cdr_buf *b)
 		cdr_buf_add(b, v->s, v->n);
 		break;
 	default:
-		cdr_buf_addc(b, '"');
-		for (i = 0; i < v->n; i++) {
-			unsigned char c = (unsigned char)v->s[i];
-
-			if (c == '"' || c == '\\') {
-				cdr_buf_addc(b, '\\');
-				cdr_buf_addc(b, (char)c);
-			} else if (c < 0x20) {
-				cdr_buf_adds(b, "\\u00");
-				cdr_buf_addc(b, hex[c >> 4]);
-				cdr_buf_addc(b, hex[c & 15]);
-			} else {
-				cdr_buf_addc(b, (char)c);
-			}
-		}
-		cdr_buf_addc(b, '"');
+		json_str(b, v->s, v->n);
 		break;
 	}
 }
@@ -640,6 +640,11 @@ json_to_val(const char *s, size_t n, struct val *out, struct cdr_buf *scratch)
 	memset(out, 0, sizeof(*out));
 	if (n == 0 || (n == 4 && memcmp(s, "null", 4) == 0)) {
 		out->kind = VK_NULL;
+	} else if (s[0] == '"' && n >= 2 && memchr(s + 1, '\\', n - 2) == NULL) {
+		/* Nothing escaped: the text between the quotes is the string. */
+		out->kind = VK_STR;
+		out->s = s + 1;
+		out->n = n - 2;
 	} else if (s[0] == '"') {
 		cdr_buf_reset(scratch);
 		out->kind = VK_STR;

@@ -55,13 +55,8 @@ put_name(struct rollup *r, const char *name, int *first)
 		}
 	} else {
 		cdr_buf_addc(&r->line, *first ? '{' : ',');
-		cdr_buf_addc(&r->line, '"');
-		for (; *name; name++) {
-			if (*name == '"' || *name == '\\')
-				cdr_buf_addc(&r->line, '\\');
-			cdr_buf_addc(&r->line, *name);
-		}
-		cdr_buf_adds(&r->line, "\":");
+		json_str(&r->line, name, strlen(name));
+		cdr_buf_addc(&r->line, ':');
 	}
 	*first = 0;
 }
@@ -103,10 +98,42 @@ emit_header(struct rollup *r)
 	cdr_out_write(r->out, r->line.p, r->line.len);
 }
 
+/*
+ * A JSON string: quote and backslash escaped, control characters as
+ * \u00XX, everything else as it is, copied in runs.
+ */
+void
+json_str(struct cdr_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+	char *o;
+
+	cdr_buf_addc(b, '"');
+	for (run = p; p < end; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		cdr_buf_add(b, run, (size_t)(p - run));
+		o = cdr_buf_reserve(b, 6);
+		if (*p >= 0x20) {
+			o[0] = '\\';
+			o[1] = (char)*p;
+			b->len += 2;
+		} else {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 15];
+			b->len += 6;
+		}
+		run = p + 1;
+	}
+	cdr_buf_add(b, run, (size_t)(p - run));
+	cdr_buf_addc(b, '"');
+}
+
 static void
 put_text(struct rollup *r, const char *s, size_t n, int quote)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
 	if (r->csv_out) {
@@ -134,22 +161,7 @@ put_text(struct rollup *r, const char *s, size_t n, int quote)
 		cdr_buf_add(&r->line, s, n);
 		return;
 	}
-	cdr_buf_addc(&r->line, '"');
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			cdr_buf_addc(&r->line, '\\');
-			cdr_buf_addc(&r->line, (char)c);
-		} else if (c < 0x20) {
-			cdr_buf_adds(&r->line, "\\u00");
-			cdr_buf_addc(&r->line, hex[c >> 4]);
-			cdr_buf_addc(&r->line, hex[c & 15]);
-		} else {
-			cdr_buf_addc(&r->line, (char)c);
-		}
-	}
-	cdr_buf_addc(&r->line, '"');
+	json_str(&r->line, s, n);
 }
 
 static void
@@ -279,6 +291,12 @@ emit_window(struct rollup *r, struct window *w)
 	emit_header(r);
 	v = window_sorted(w);
 	for (i = 0; i < w->ngroups; i++) {
+		/* Key order is not memory order: fetch the coming groups. */
+		if (i + 8 < w->ngroups) {
+			__builtin_prefetch(v[i + 8]);
+			__builtin_prefetch((char *)v[i + 8] + 64);
+			__builtin_prefetch((char *)v[i + 8] + 128);
+		}
 		if (r->partial)
 			partial_write_group(r, w, v[i]);
 		else

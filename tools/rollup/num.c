@@ -194,21 +194,56 @@ val_cmp_num(const struct val *a, const struct val *b)
 	return a->d < b->d ? -1 : a->d > b->d;
 }
 
-/* The shortest text that reads back as d. */
+/*
+ * The shortest digits that read back as d, written as JavaScript and jq
+ * write numbers: plain decimal from 1e-7 up to 1e21, exponent outside.
+ */
 void
 fmt_double(char *buf, size_t len, double d)
 {
-	int prec;
+	char e[40], digits[24], out[64];
+	size_t nd = 0, o = 0;
+	int prec, exp, i;
+	char *p;
 
-	if (d == 0) {
-		snprintf(buf, len, "0");
+	if (d == 0 || !isfinite(d)) {
+		snprintf(buf, len, d == 0 ? "0" : "null");
 		return;
 	}
 	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
+		snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+		if (strtod(e, NULL) == d)
 			break;
 	}
+	p = strchr(e, 'e');
+	exp = atoi(p + 1);
+	if (exp < -7 || exp >= 21) {
+		snprintf(buf, len, "%.*g", prec, d);
+		return;
+	}
+	for (i = 0; e + i < p; i++)
+		if (e[i] >= '0' && e[i] <= '9')
+			digits[nd++] = e[i];
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (d < 0)
+		out[o++] = '-';
+	if (exp < 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = -1; i > exp; i--)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += nd;
+	} else {
+		for (i = 0; i <= exp || (size_t)i < nd; i++) {
+			if (i == exp + 1)
+				out[o++] = '.';
+			out[o++] = (size_t)i < nd ? digits[i] : '0';
+		}
+	}
+	out[o] = '\0';
+	snprintf(buf, len, "%s", out);
 }
 
 void

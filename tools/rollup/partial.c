@@ -27,26 +27,9 @@
 #include "rollup.h"
 
 static void
-put_strn(struct cdr_buf *b, const char *s, size_t n)
-{
-	size_t i;
-
-	cdr_buf_addc(b, '"');
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			cdr_buf_addc(b, '\\');
-		if ((unsigned char)s[i] < 0x20)
-			cdr_buf_printf(b, "\\u%04x", (unsigned char)s[i]);
-		else
-			cdr_buf_addc(b, s[i]);
-	}
-	cdr_buf_addc(b, '"');
-}
-
-static void
 put_str(struct cdr_buf *b, const char *s)
 {
-	put_strn(b, s, strlen(s));
+	json_str(b, s, strlen(s));
 }
 
 void
@@ -127,7 +110,7 @@ partial_write_group(struct rollup *r, const struct window *w,
 		} else if (tag == KT_RAW) {
 			cdr_buf_add(b, s, n);
 		} else {
-			put_strn(b, s, n);
+			json_str(b, s, n);
 		}
 	}
 	cdr_buf_adds(b, "],\"state\":[");

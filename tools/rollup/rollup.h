@@ -475,6 +475,7 @@ void	dim_report(struct rollup *r, struct cdr_buf *extra);
 /* emit.c */
 void	emit_header(struct rollup *r);
 void	emit_window(struct rollup *r, struct window *w);
+void	json_str(struct cdr_buf *b, const char *s, size_t n);
 void	emit_all(struct rollup *r);
 
 /* partial.c */

@@ -290,13 +290,47 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-static int
-group_cmp(const void *x, const void *y)
-{
-	const struct group *a = *(struct group *const *)x;
-	const struct group *b = *(struct group *const *)y;
+/*
+ * Sorting compares a prefix first: the first key column's tag and, for a
+ * string, its first 8 bytes as a big-endian number (shorter strings padded
+ * with zero bytes, which keeps byte order).  Equal prefixes fall back to
+ * key_cmp, so the order is key_cmp's.
+ */
+struct sortent {
+	uint64_t	 tag;
+	uint64_t	 head;
+	struct group	*g;
+};
 
-	return key_cmp(a->key, a->keylen, b->key, b->keylen);
+static void
+sort_prefix(struct sortent *e, struct group *g)
+{
+	const char *p = g->key, *s;
+	size_t n, i;
+	int tag;
+
+	e->g = g;
+	e->tag = 0;
+	e->head = 0;
+	if (!key_next(&p, g->key + g->keylen, &tag, &s, &n))
+		return;
+	e->tag = (uint64_t)tag;
+	if (tag != KT_STR)
+		return;
+	for (i = 0; i < 8; i++)
+		e->head = e->head << 8 | (i < n ? (unsigned char)s[i] : 0);
+}
+
+static int
+sortent_cmp(const void *x, const void *y)
+{
+	const struct sortent *a = x, *b = y;
+
+	if (a->tag != b->tag)
+		return a->tag < b->tag ? -1 : 1;
+	if (a->head != b->head)
+		return a->head < b->head ? -1 : 1;
+	return key_cmp(a->g->key, a->g->keylen, b->g->key, b->g->keylen);
 }
 
 /* The window's groups in key order (a new array). */
@@ -304,11 +338,18 @@ struct group **
 window_sorted(const struct window *w)
 {
 	struct group **v = cdr_xcalloc(w->ngroups + 1, sizeof(*v));
+	struct sortent *e = cdr_xcalloc(w->ngroups + 1, sizeof(*e));
 	size_t i, n = 0;
 
-	for (i = 0; i < w->nslot; i++)
+	for (i = 0; i < w->nslot; i++) {
+		if (i + 8 < w->nslot && w->slot[i + 8] != NULL)
+			__builtin_prefetch(w->slot[i + 8]->key);
 		if (w->slot[i] != NULL)
-			v[n++] = w->slot[i];
-	qsort(v, n, sizeof(*v), group_cmp);
+			sort_prefix(&e[n++], w->slot[i]);
+	}
+	qsort(e, n, sizeof(*e), sortent_cmp);
+	for (i = 0; i < n; i++)
+		v[i] = e[i].g;
+	free(e);
 	return v;
 }

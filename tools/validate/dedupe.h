@@ -44,6 +44,12 @@ void dedupe_free(struct dedupe *d);
  */
 void dedupe_key(const struct cdr_record *rec, const struct cdr_path *paths,
     uint32_t *hints, size_t n, uint64_t *lo, uint64_t *hi);
+/* Starts loading the table slot of a key that is checked soon. */
+static inline void
+dedupe_prefetch(const struct dedupe *d, uint64_t lo)
+{
+	__builtin_prefetch(&d->slots[(size_t)lo & (d->cap - 1)]);
+}
 /* Checks and records a key seen at event time t. */
 enum dedupe_result dedupe_check(struct dedupe *d, uint64_t lo, uint64_t hi,
     int64_t t);
