@@ -511,11 +511,25 @@ cdr_tz_load(const char *name, char *err, size_t errlen)
 	return tz;
 }
 
+/*
+ * The last time stamp cdr_time_parse read well: tools often read one
+ * field several times a record, and neighbouring records share it.
+ */
+static _Thread_local struct {
+	char			 text[40];
+	size_t			 n;
+	int			 flags;
+	const struct cdr_tz	*tz;
+	cdr_time_t		 t;
+} parse_memo;
+
 void
 cdr_tz_free(struct cdr_tz *tz)
 {
 	if (tz == NULL || tz == &utc_zone)
 		return;
+	if (parse_memo.tz == tz)
+		parse_memo.n = 0;
 	free(tz->name);
 	free(tz->types);
 	free(tz->trans);
@@ -1045,20 +1059,41 @@ cdr_time_parse(const char *s, size_t n, int flags, const struct cdr_tz *tz,
 {
 	size_t k;
 	int epoch = flags & (CDR_TP_EPOCH_S | CDR_TP_EPOCH_MS |
-	    CDR_TP_EPOCH_AUTO);
+	    CDR_TP_EPOCH_AUTO), rc;
 
 	if (n == 0)
 		return fail(why, "empty timestamp");
+	/* An ISO time stamp reads the same under any flags that allow ISO. */
+	if (n == parse_memo.n && tz == parse_memo.tz &&
+	    (flags == parse_memo.flags ||
+	    (parse_memo.flags == CDR_TP_ISO && (flags & CDR_TP_ISO))) &&
+	    memcmp(s, parse_memo.text, n) == 0) {
+		*t = parse_memo.t;
+		return 0;
+	}
 	if (flags & CDR_TP_ISO) {
 		/* Digits then '-' is a date: no number looks like that. */
 		for (k = 0; k < n && is_digit(s[k]); k++)
 			continue;
-		if (!epoch || (k > 0 && k < n && s[k] == '-'))
-			return parse_iso(s, n, tz, t, why);
-	}
-	if (!epoch)
+		if (!epoch || (k > 0 && k < n && s[k] == '-')) {
+			rc = parse_iso(s, n, tz, t, why);
+			flags = CDR_TP_ISO;
+		} else {
+			rc = parse_epoch(s, n, flags, t, why);
+		}
+	} else if (!epoch) {
 		return fail(why, "no timestamp format allowed");
-	return parse_epoch(s, n, flags, t, why);
+	} else {
+		rc = parse_epoch(s, n, flags, t, why);
+	}
+	if (rc == 0 && n <= sizeof(parse_memo.text)) {
+		memcpy(parse_memo.text, s, n);
+		parse_memo.n = n;
+		parse_memo.flags = flags;
+		parse_memo.tz = tz;
+		parse_memo.t = *t;
+	}
+	return rc;
 }
 
 static int

@@ -472,11 +472,25 @@ agg_prepare(struct rollup *r, const char **field, char *why, size_t len)
 			break;
 		case A_MIN:
 		case A_MAX:
-			eval_record(r, l->args[0], &l->in, &w);
+			if (l->args[0]->op == X_FIELD) {
+				/* Several aggregates often share a field. */
+				struct field *f = &r->fields[l->args[0]->field];
+
+				if (f->class_gen != r->gen) {
+					eval_field(r, l->args[0]->field,
+					    &f->classed);
+					if (f->classed.kind > VK_NULL)
+						classify(r, &f->classed);
+					f->class_gen = r->gen;
+				}
+				l->in = f->classed;
+			} else {
+				eval_record(r, l->args[0], &l->in, &w);
+				if (l->in.kind > VK_NULL)
+					classify(r, &l->in);
+			}
 			if (l->in.kind <= VK_NULL)
 				l->skip = 1;
-			else
-				classify(r, &l->in);
 			break;
 		case A_FIRST:
 		case A_LAST:

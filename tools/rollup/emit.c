@@ -3,6 +3,7 @@
  * --every order, windows by start, groups by key), as NDJSON or CSV; or
  * partial rows (partial.c) with --partial.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@ has_revision(const struct rollup *r)
 	return r->streaming && r->lateness > 0;
 }
 
+/* Output names as JSON ("name":), by the address of the name. */
+#define NAME_MEMO 64
+static struct name_memo {
+	const char	*name;
+	struct cdr_buf	 json;
+} name_memo[NAME_MEMO];
+
 /* Set while the CSV header is written: names are cells then. */
 static int in_header;
 
@@ -54,9 +62,18 @@ put_name(struct rollup *r, const char *name, int *first)
 			cdr_buf_adds(&r->line, name);
 		}
 	} else {
+		struct name_memo *m = &name_memo[((uintptr_t)name >> 3) %
+		    NAME_MEMO];
+
+		/* Names are the same few strings on every row. */
+		if (m->name != name) {
+			cdr_buf_reset(&m->json);
+			json_str(&m->json, name, strlen(name));
+			cdr_buf_addc(&m->json, ':');
+			m->name = name;
+		}
 		cdr_buf_addc(&r->line, *first ? '{' : ',');
-		json_str(&r->line, name, strlen(name));
-		cdr_buf_addc(&r->line, ':');
+		cdr_buf_add(&r->line, m->json.p, m->json.len);
 	}
 	*first = 0;
 }
@@ -102,6 +119,8 @@ emit_header(struct rollup *r)
  * A JSON string: quote and backslash escaped, control characters as
  * \u00XX, everything else as it is, copied in runs.
  */
+#define ONES UINT64_C(0x0101010101010101)
+
 void
 json_str(struct cdr_buf *b, const char *s, size_t n)
 {
@@ -111,6 +130,20 @@ json_str(struct cdr_buf *b, const char *s, size_t n)
 
 	cdr_buf_addc(b, '"');
 	for (run = p; p < end; p++) {
+		/* Eight bytes at a time while none needs escaping. */
+		while (end - p >= 8) {
+			uint64_t x, q, bs;
+
+			memcpy(&x, p, 8);
+			q = x ^ ONES * '"';
+			bs = x ^ ONES * '\\';
+			if ((((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) |
+			    ((bs - ONES) & ~bs)) & ONES * 0x80)
+				break;
+			p += 8;
+		}
+		if (p == end)
+			break;
 		if (*p >= 0x20 && *p != '"' && *p != '\\')
 			continue;
 		cdr_buf_add(b, run, (size_t)(p - run));

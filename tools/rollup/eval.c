@@ -139,21 +139,23 @@ eval_time_of(struct rollup *r, struct field *f, int64_t *t)
 	struct val v;
 	const char *why;
 
+	if (f->time_gen == r->gen) {
+		*t = f->time;
+		return f->time_rc;
+	}
 	eval_field(r, (int)(f - r->fields), &v);
+	f->time_gen = r->gen;
+	f->time_rc = -1;
 	if (v.kind == VK_MISSING || v.kind == VK_NULL)
-		return 0;
-	if (v.kind == VK_STR) {
-		if (cdr_time_parse(v.s, v.n, CDR_TP_ANY, r->tz, t, &why) != 0)
-			return -1;
-		return 1;
-	}
-	if (v.kind == VK_NUM && f->raw != NULL) {
-		if (cdr_time_parse(f->raw, f->rawn, CDR_TP_ANY, r->tz, t,
-		    &why) != 0)
-			return -1;
-		return 1;
-	}
-	return -1;
+		f->time_rc = 0;
+	else if (v.kind == VK_STR)
+		f->time_rc = cdr_time_parse(v.s, v.n, CDR_TP_ANY, r->tz,
+		    &f->time, &why) == 0 ? 1 : -1;
+	else if (v.kind == VK_NUM && f->raw != NULL)
+		f->time_rc = cdr_time_parse(f->raw, f->rawn, CDR_TP_ANY, r->tz,
+		    &f->time, &why) == 0 ? 1 : -1;
+	*t = f->time;
+	return f->time_rc;
 }
 
 int

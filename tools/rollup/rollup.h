@@ -158,6 +158,11 @@ struct field {
 	const char	*raw;		/* the value's JSON text, or NULL */
 	size_t		 rawn;
 	struct cdr_buf	 scratch;
+	/* The same value as a time and classified, once per record. */
+	uint64_t	 time_gen, class_gen;
+	int		 time_rc;
+	int64_t		 time;
+	struct val	 classed;
 };
 
 enum aggfn {
