@@ -109,34 +109,44 @@ dedupe_state=()
 [ -z "$state" ] || dedupe_state=(--state "$work/dedupe.state")
 [ -z "$state" ] || [ ! -f "$state/dedupe.state" ] || cp "$state/dedupe.state" "$work/dedupe.state"
 
-# 1. Validate and de-duplicate the new events, and fold them into partial
-#    states per message.
-#    Without a state directory the message rows are written at once.
-partial=(--partial -o "$work/new.partial")
-[ -n "$state" ] || partial=(-o "$work/messages.ndjson")
-cdr-validate -q -s sms --dedupe "$dedupe_keys" "${dedupe_state[@]}" \
-	--dead-letter "$work/rejected.ndjson" --max-error-rate "$max_error_rate" "$@" |
-	cdr-rollup -q --tz "$zone" --time "$time_fields" \
-		--by message_id,campaign_id --agg "$message_aggs" "${partial[@]}"
+# Campaign days from message rows (standard input).  A message whose sent
+# event has not come yet has no day: it waits in unsent.ndjson (as a dead
+# letter) until it comes.
+campaign_days() {
+	cdr-rollup -q --every 1d --tz "$zone" --time sent_time --by campaign_id --exact \
+		--agg "$campaign_aggs" --dead-letter "$work/unsent.ndjson" --max-error-rate 100% \
+		-o "$work/campaign-days.ndjson"
+}
 
-# 2. Merge them into the state of the earlier runs, and write the message
-#    rows from the whole state.
-if [ -n "$state" ]; then
+# 1. Validate and de-duplicate the new events, and fold them into partial
+#    states per message.  Without a state directory the message rows are
+#    written at once, and the campaign days are computed from them as they
+#    are written (tee), on the other processor.
+validate() {
+	cdr-validate -q -s sms --dedupe "$dedupe_keys" "${dedupe_state[@]}" \
+		--dead-letter "$work/rejected.ndjson" --max-error-rate "$max_error_rate" "$@"
+}
+if [ -z "$state" ]; then
+	validate "$@" |
+		cdr-rollup -q --tz "$zone" --time "$time_fields" \
+			--by message_id,campaign_id --agg "$message_aggs" |
+		tee "$work/messages.ndjson" | campaign_days
+else
+	validate "$@" |
+		cdr-rollup -q --tz "$zone" --time "$time_fields" \
+			--by message_id,campaign_id --agg "$message_aggs" \
+			--partial -o "$work/new.partial"
+	# 2. Merge them into the state of the earlier runs, and write the
+	#    message rows and campaign days from the whole state.
 	if [ -f "$state/messages.partial" ]; then
 		cdr-rollup -q --merge --partial -o "$work/messages.partial" \
 			"$state/messages.partial" "$work/new.partial"
 	else
 		mv "$work/new.partial" "$work/messages.partial"
 	fi
-	cdr-rollup -q --merge --tz "$zone" -o "$work/messages.ndjson" "$work/messages.partial"
+	cdr-rollup -q --merge --tz "$zone" "$work/messages.partial" |
+		tee "$work/messages.ndjson" | campaign_days
 fi
-
-# 3. Campaign days from the message rows.
-#    A message whose sent event has not come yet has no day: it waits in
-#    unsent.ndjson (as a dead letter) until it comes.
-cdr-rollup -q --every 1d --tz "$zone" --time sent_time --by campaign_id --exact \
-	--agg "$campaign_aggs" --dead-letter "$work/unsent.ndjson" --max-error-rate 100% \
-	-o "$work/campaign-days.ndjson" "$work/messages.ndjson"
 
 # 4. Commit: reports first, then the state.
 for f in messages.ndjson campaign-days.ndjson rejected.ndjson unsent.ndjson; do

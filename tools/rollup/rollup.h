@@ -223,11 +223,19 @@ struct group {
 	_Alignas(16) unsigned char state[];
 };
 
+/* Groups of a window are carved from chunks freed with the window. */
+struct chunk {
+	struct chunk	*next;
+	size_t		 used, cap;
+	_Alignas(16) unsigned char mem[];
+};
+
 struct window {
 	int		  grain;	/* index in r->grains; -1: all time */
 	int64_t		  start, end;
 	struct group	**slot;		/* open addressing */
 	size_t		  nslot, ngroups;
+	struct chunk	 *chunks;	/* the groups' memory, newest first */
 	int		  fired, dirty;
 	unsigned	  revision;
 	struct window	 *hnext;	/* window hash chain */

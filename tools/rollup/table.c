@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -15,6 +16,8 @@
 #include "rollup.h"
 
 #define DAY_USEC (INT64_C(86400) * CDR_USEC_PER_SEC)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define CHUNK_MAX ((size_t)32 << 20)
 
 static int64_t
 floor_mod(int64_t a, int64_t b)
@@ -146,8 +149,13 @@ window_free(struct rollup *r, struct window *w)
 			agg_free(r, w->slot[i]);
 			r->state_bytes -= sizeof(struct group) +
 			    r->state_size + w->slot[i]->keylen;
-			free(w->slot[i]);
 		}
+	}
+	while (w->chunks != NULL) {
+		struct chunk *c = w->chunks;
+
+		w->chunks = c->next;
+		free(c);
 	}
 	r->state_bytes -= w->nslot * sizeof(*w->slot);
 	r->ngroups -= w->ngroups;
@@ -188,6 +196,44 @@ slots_grow(struct rollup *r, struct window *w)
 	free(old);
 }
 
+/*
+ * Memory for a new group from the window's chunks.  Chunks double from
+ * 4 KiB to 32 MiB; the big ones ask for huge pages, so that millions of
+ * groups cost few page faults.
+ */
+static void *
+group_alloc(struct window *w, size_t n)
+{
+	struct chunk *c = w->chunks;
+	size_t cap;
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (c == NULL || c->cap - c->used < n) {
+		cap = c == NULL ? 4096 : c->cap * 2;
+		if (cap > CHUNK_MAX)
+			cap = CHUNK_MAX;
+		while (cap < n)
+			cap *= 2;
+		if (cap >= HUGE_PAGE) {
+			if (posix_memalign(&p, HUGE_PAGE,
+			    sizeof(*c) + cap) != 0)
+				cdr_die(CDR_EXIT_IO, "out of memory");
+			(void)madvise(p, sizeof(*c) + cap, MADV_HUGEPAGE);
+		} else {
+			p = cdr_xmalloc(sizeof(*c) + cap);
+		}
+		c = p;
+		c->next = w->chunks;
+		c->used = 0;
+		c->cap = cap;
+		w->chunks = c;
+	}
+	p = c->mem + c->used;
+	c->used += n;
+	return p;
+}
+
 struct group *
 group_get(struct rollup *r, struct window *w, const char *key,
     size_t keylen, uint64_t hash)
@@ -207,7 +253,7 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	if (r->max_groups != 0 && r->ngroups >= r->max_groups)
 		cdr_die(CDR_EXIT_IO, "more than %llu groups (--max-groups): "
 		    "nothing written", (unsigned long long)r->max_groups);
-	g = cdr_xmalloc(sizeof(*g) + r->state_size + keylen + 1);
+	g = group_alloc(w, sizeof(*g) + r->state_size + keylen + 1);
 	g->hash = hash;
 	g->keylen = (uint32_t)keylen;
 	g->key = (char *)g->state + r->state_size;
@@ -333,21 +379,73 @@ sortent_cmp(const void *x, const void *y)
 	return key_cmp(a->g->key, a->g->keylen, b->g->key, b->g->keylen);
 }
 
+/*
+ * Least significant byte first radix sort of entries by head, 8 bits a
+ * pass; passes where every entry has the same byte are skipped (ids with
+ * a common prefix).  Stable, so equal heads keep their order for the
+ * fix-up that follows.
+ */
+static void
+radix_sort(struct sortent *e, size_t n)
+{
+	struct sortent *tmp = cdr_xcalloc(n, sizeof(*tmp)), *src = e,
+	    *dst = tmp, *x;
+	size_t count[256], i, pos;
+	int shift, b;
+
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(src[i].head >> shift) & 255]++;
+		if (count[(src[0].head >> shift) & 255] == n)
+			continue;
+		for (b = 0, pos = 0; b < 256; b++) {
+			size_t c = count[b];
+
+			count[b] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i].head >> shift) & 255]++] = src[i];
+		x = src;
+		src = dst;
+		dst = x;
+	}
+	if (src != e)
+		memcpy(e, src, n * sizeof(*e));
+	free(tmp);
+}
+
 /* The window's groups in key order (a new array). */
 struct group **
 window_sorted(const struct window *w)
 {
 	struct group **v = cdr_xcalloc(w->ngroups + 1, sizeof(*v));
 	struct sortent *e = cdr_xcalloc(w->ngroups + 1, sizeof(*e));
-	size_t i, n = 0;
+	size_t i, j, n = 0;
+	int one_tag = 1;
 
 	for (i = 0; i < w->nslot; i++) {
 		if (i + 8 < w->nslot && w->slot[i + 8] != NULL)
 			__builtin_prefetch(w->slot[i + 8]->key);
-		if (w->slot[i] != NULL)
-			sort_prefix(&e[n++], w->slot[i]);
+		if (w->slot[i] != NULL) {
+			sort_prefix(&e[n], w->slot[i]);
+			one_tag &= e[n].tag == e[0].tag;
+			n++;
+		}
 	}
-	qsort(e, n, sizeof(*e), sortent_cmp);
+	if (one_tag && n > 1024) {
+		/* Then only runs of equal heads need comparing. */
+		radix_sort(e, n);
+		for (i = 0; i < n; i = j) {
+			for (j = i + 1; j < n && e[j].head == e[i].head; j++)
+				;
+			if (j - i > 1)
+				qsort(e + i, j - i, sizeof(*e), sortent_cmp);
+		}
+	} else {
+		qsort(e, n, sizeof(*e), sortent_cmp);
+	}
 	for (i = 0; i < n; i++)
 		v[i] = e[i].g;
 	free(e);
