@@ -276,6 +276,7 @@ parse_field(struct loader *l, const struct cdr_value *obj,
 		}
 		s = cdr_value_str(&w, &l->scratch, &len);
 		f->when_value = cdr_xstrndup(s, len);
+		f->when_len = len;
 		f->has_when = 1;
 	}
 	rc = 0;
@@ -390,6 +391,7 @@ static int
 parse_schema(struct loader *l, struct cdr_schema *s)
 {
 	struct cdr_value root, v, c;
+	struct cdr_field_spec *f;
 	char *input = NULL;
 	size_t i;
 
@@ -427,6 +429,14 @@ parse_schema(struct loader *l, struct cdr_schema *s)
 	    cdr_value_next(&c)) {
 		if (parse_field(l, &c, &s->fields[s->nfields++]) != 0)
 			goto fail;
+		f = &s->fields[s->nfields - 1];
+		f->when_id = (int)s->nfields - 1;
+		for (i = 0; i + 1 < s->nfields && f->has_when; i++)
+			if (s->fields[i].has_when && strcmp(s->fields[i].when_path.text,
+			    f->when_path.text) == 0) {
+				f->when_id = s->fields[i].when_id;
+				break;
+			}
 		/* A name may repeat only under different "when" conditions. */
 		for (i = 0; i + 1 < s->nfields; i++)
 			if (strcmp(s->fields[i].name,
@@ -1000,20 +1010,31 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 	fv->ok = 1;
 }
 
+/*
+ * Whether a field's "when" holds.  Fields of one event type share the
+ * same condition field: its value is read once a record (memo).
+ */
+struct when_memo {
+	int		 id;		/* the condition's when_id, or -1 */
+	const char	*s;		/* its string value, or NULL */
+	size_t		 n;
+};
+
 static int
 when_holds(const struct cdr_field_spec *f, const struct cdr_record *rec,
-    uint32_t *hint, struct cdr_buf *scratch)
+    uint32_t *hint, struct when_memo *m, struct cdr_buf *scratch)
 {
 	struct cdr_value v;
-	const char *s;
-	size_t n;
 
-	if (!cdr_record_get_hint(rec, &f->when_path, &v, hint) ||
-	    v.type != CDR_T_STRING)
-		return 0;
-	s = cdr_value_str(&v, scratch, &n);
-	return s != NULL && strlen(f->when_value) == n &&
-	    memcmp(s, f->when_value, n) == 0;
+	if (m->id != f->when_id) {
+		m->id = f->when_id;
+		m->s = NULL;
+		if (cdr_record_get_hint(rec, &f->when_path, &v, hint) &&
+		    v.type == CDR_T_STRING)
+			m->s = cdr_value_str(&v, scratch, &m->n);
+	}
+	return m->s != NULL && f->when_len == m->n &&
+	    memcmp(m->s, f->when_value, m->n) == 0;
 }
 
 /* Whether a top-level member name is a schema field or the head of one. */
@@ -1038,7 +1059,8 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
     const struct cdr_tz *tz, struct cdr_field_value *vals,
     struct cdr_errors *errs)
 {
-	static struct cdr_buf scratch = CDR_BUF_INIT;
+	static struct cdr_buf scratch = CDR_BUF_INIT, when_scratch = CDR_BUF_INIT;
+	struct when_memo memo = { -1, NULL, 0 };
 	const struct cdr_field_spec *f;
 	const struct cdr_rule *r;
 	struct cdr_value m;
@@ -1051,7 +1073,7 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
 	for (i = 0; i < sc->nfields; i++) {
 		f = &sc->fields[i];
 		if (f->has_when &&
-		    !when_holds(f, rec, &vals[i].when_hint, &scratch)) {
+		    !when_holds(f, rec, &vals[i].when_hint, &memo, &when_scratch)) {
 			vals[i].v.type = CDR_T_MISSING;
 			vals[i].ok = 0;
 			vals[i].has_time = 0;

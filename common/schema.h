@@ -86,7 +86,9 @@ struct cdr_field_spec {
 	int		 epoch;		/* CDR_TP_* flags for timestamps */
 	struct cdr_path	 when_path;
 	char		*when_value;
+	size_t		 when_len;
 	int		 has_when;
+	int		 when_id;	/* fields with equal when_path share it */
 };
 
 enum cdr_rule_kind {

@@ -10,7 +10,8 @@
 
 #include "record.h"
 
-static int key_equals(const struct cdr_node *nd, const char *name, size_t n);
+static int key_equals_esc(const struct cdr_node *nd, const char *name,
+    size_t n);
 static void set_value(const struct cdr_record *rec, uint32_t i,
     struct cdr_value *v);
 static void set_missing(const struct cdr_record *rec, struct cdr_value *v);
@@ -50,16 +51,23 @@ cdr_path_free(struct cdr_path *path)
 	memset(path, 0, sizeof(*path));
 }
 
-static int
+/* Whether a member's name is name; the length decides most cases. */
+static inline int
 key_equals(const struct cdr_node *nd, const char *name, size_t n)
 {
-	struct cdr_buf b = CDR_BUF_INIT;
-	int eq;
-
 	if (nd->key == NULL)
 		return 0;
 	if (!(nd->flags & CDR_N_KEY_ESC))
 		return nd->klen == n && memcmp(nd->key, name, n) == 0;
+	return key_equals_esc(nd, name, n);
+}
+
+static int
+key_equals_esc(const struct cdr_node *nd, const char *name, size_t n)
+{
+	struct cdr_buf b = CDR_BUF_INIT;
+	int eq;
+
 	eq = cdr_json_unescape(nd->key, nd->klen, &b) == 0 && b.len == n &&
 	    memcmp(b.p, name, n) == 0;
 	cdr_buf_free(&b);

@@ -11,6 +11,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "bigalloc.h"
 #include "msg.h"
 
 #include "rollup.h"
@@ -182,7 +183,7 @@ slots_grow(struct rollup *r, struct window *w)
 	size_t oldn = w->nslot, i, j, mask;
 
 	w->nslot = w->nslot ? w->nslot * 2 : 16;
-	w->slot = cdr_xcalloc(w->nslot, sizeof(*w->slot));
+	w->slot = cdr_big_calloc(w->nslot, sizeof(*w->slot));
 	r->state_bytes += (w->nslot - oldn) * sizeof(*w->slot);
 	mask = w->nslot - 1;
 	for (i = 0; i < oldn; i++) {

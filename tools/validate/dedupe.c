@@ -21,6 +21,7 @@
 
 #include <xxhash.h>
 
+#include "bigalloc.h"
 #include "buf.h"
 #include "dedupe.h"
 #include "msg.h"
@@ -120,7 +121,7 @@ grow(struct dedupe *d)
 			live++;
 	while (live * 2 > cap)
 		cap *= 2;
-	slots = cdr_xcalloc(cap, sizeof(*slots));
+	slots = cdr_big_calloc(cap, sizeof(*slots));
 	for (i = 0; i < d->cap; i++)
 		if ((old[i].lo != 0 || old[i].hi != 0) &&
 		    !expired(d, old[i].time))
