@@ -2,6 +2,8 @@
  * A progress meter on stderr: one line, redrawn in place with "\r" at most
  * four times a second, cleared at the end.  Nothing is drawn in the first
  * quarter second, so short runs stay quiet.  stdout is never touched.
+ * The environment variable CDR_PROGRESS_INTERVAL=SECONDS (e.g. 0) sets
+ * another redraw interval and checks the clock at every update: for tests.
  *
  * One meter per process; not thread-safe (call it from the thread that
  * reads the records).

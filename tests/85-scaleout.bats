@@ -1,13 +1,15 @@
 #!/usr/bin/env bats
 # Scale-out and pipeline scripts of share/pipelines, run for real: GNU
-# parallel locally, a throwaway single-node Slurm cluster (slurmctld, slurmd,
-# munged started here without systemd, loopback only), the nightly batch and
-# the real-time desk.  The oracle of a sharded run is the single-process
+# parallel locally and over ssh to a throwaway sshd on 127.0.0.1, a
+# throwaway single-node Slurm cluster (slurmctld, slurmd, munged started
+# here without systemd, loopback only), the nightly batch and the real-time
+# desk.  The oracle of a sharded run is the single-process
 # pipeline cdr-validate | cdr-rollup over the same input: the merged result
 # must equal it byte for byte, for any number of shards.
 
 load helpers/common
 load helpers/slurm
+load helpers/sshd
 
 AGGS='count,sum(duration_s),sum(billsec),asr,acd,p95(duration_s),agents,min(start_time),max(end_time)'
 
@@ -30,10 +32,15 @@ setup_file() {
 	slurm_start 2> "$BATS_FILE_TMPDIR/slurm-start.log" ||
 		SLURM_START_ERROR=$(cat "$BATS_FILE_TMPDIR/slurm-start.log")
 	export SLURM_START_ERROR
+	SSHD_START_ERROR=
+	sshd_start 2> "$BATS_FILE_TMPDIR/sshd-start.log" ||
+		SSHD_START_ERROR="$(cat "$BATS_FILE_TMPDIR/sshd-start.log") "
+	export SSHD_START_ERROR
 }
 
 teardown_file() {
 	slurm_stop
+	sshd_stop
 }
 
 # rollup_args: the per-shard cdr-rollup options matching the oracle.
@@ -82,6 +89,28 @@ need_slurm() {
 	assert_file_equal "$DATA/single.ndjson" "$out"
 	run find "$TMPDIR" -mindepth 1
 	assert_output ''
+}
+
+@test "run-parallel.sh: --sshlogin to a real sshd on 127.0.0.1: every shard runs over ssh, same result" {
+	[ -z "$SSHD_START_ERROR" ] || fail "the test sshd did not start: $SSHD_START_ERROR"
+	local out=$BATS_TEST_TMPDIR/merged.ndjson work=$BATS_TEST_TMPDIR/work
+	local before
+	before=$(grep -c 'Accepted publickey' "$SSHD_DIR/sshd.log" || true)
+	run "$SCALEOUT/run-parallel.sh" -n 4 -S "2/$SSHD_LOGIN" -o "$out" -w "$work" \
+	    --keep --dedupe call_id "$DATA/calls.ndjson" -- "${rollup_args[@]}"
+	assert_success
+	assert_file_equal "$DATA/single.ndjson" "$out"
+	# The joblog names the host of each shard: the ssh login, never ':'.
+	run awk -F '\t' 'NR > 1 { print $2 "|" $7 }' "$work/logs/parallel.joblog"
+	assert_equal "${#lines[@]}" 4
+	local l
+	for l in "${lines[@]}"; do
+		assert_equal "$l" "$SSHD_LOGIN|0"
+	done
+	# and sshd let them in with the client key.
+	local after
+	after=$(grep -c 'Accepted publickey' "$SSHD_DIR/sshd.log")
+	[ "$after" -ge $((before + 4)) ] || fail "sshd accepted $((after - before)) logins"
 }
 
 @test "run-parallel.sh: a failing shard fails the run, with no merged output" {
@@ -281,4 +310,72 @@ print(rows)' "$d"/csv/calls.*.csv.gz
 	assert_equal $((events + late)) 300
 	run "$CDR_SHARE/pipelines/realtime.sh" "$d/states.ndjson"
 	assert_failure 2
+}
+
+@test "recordings.sh: dry run changes nothing; an interrupted run is finished first; every recording stays exactly once" {
+	local lc=$BATS_TEST_TMPDIR/lc policy=$CDR_SHARE/policies/tier-example.json
+	mkdir -p "$lc"
+	"$CDR_BIN/cdr-gen" wav -n 16 --duration 2s --start 2024-12-01T00:00:00Z --days 720 \
+	    --seed 97 -d "$lc/recordings/hot" > "$BATS_TEST_TMPDIR/gen.ndjson"
+	local before
+	before=$(cd "$lc" && find recordings -type f -exec sha256sum {} + | sort)
+
+	# A dry run plans and lists, and changes nothing.
+	run "$CDR_SHARE/pipelines/recordings.sh" -C "$lc" -p "$policy" --now 2026-11-23 \
+	    -n recordings/hot recordings/cold
+	assert_success
+	assert_equal "$(cd "$lc" && find recordings -type f -exec sha256sum {} + | sort)" "$before"
+	assert_equal "$(jq -r .result "$lc"/tier-runs/*-dry-run/applied.ndjson | sort -u)" dry-run
+
+	# A run that died after three actions: its plan, a journal, no DONE.
+	local old=$lc/tier-runs/20261122T031500Z
+	mkdir -p "$old"
+	(cd "$lc" && "$CDR_BIN/cdr-tier" scan -q recordings/hot > "$old/inventory.ndjson" &&
+	    "$CDR_BIN/cdr-tier" plan -p "$policy" --now 2026-11-22 "$old/inventory.ndjson" > "$old/plan.ndjson" &&
+	    grep -v '"action":"keep"' "$old/plan.ndjson" | head -n 3 > "$BATS_TEST_TMPDIR/first3" &&
+	    "$CDR_BIN/cdr-tier" apply -q -j "$old/journal" "$BATS_TEST_TMPDIR/first3" > "$old/applied.ndjson")
+	assert_equal "$(wc -l < "$old/applied.ndjson")" 3
+
+	run "$CDR_SHARE/pipelines/recordings.sh" -C "$lc" -p "$policy" --now 2026-11-23 \
+	    recordings/hot recordings/cold
+	assert_success
+	assert_output --partial "finishing the interrupted run tier-runs/20261122T031500Z"
+	[ -f "$old/DONE" ] || fail "the interrupted run was not finished"
+	# Its remaining actions ran (the first three again, as skipped or done).
+	run jq -r 'select(.result == "failed") | .path' "$old/applied.ndjson"
+	assert_output ''
+	local new
+	new=$(find "$lc/tier-runs" -mindepth 1 -maxdepth 1 -type d ! -name '*-dry-run' ! -path "$old")
+	[ -f "$new/DONE" ] && [ -s "$new/cost.csv" ] || fail "no finished new run: $new"
+	# The old run's plan had some of each action.
+	for a in resample move archive; do
+		grep -q "\"action\":\"$a\"" "$old/plan.ndjson" || fail "no $a planned"
+	done
+	# Every generated recording is in hot, cold or a day archive, once.
+	local keys
+	keys=$( {
+		(cd "$lc/recordings/hot" && find . -name '*.wav' | sed 's|^\./||')
+		(cd "$lc/recordings/cold" && find . -name '*.wav' | sed 's|^\./||')
+		for a in "$lc"/recordings/archive/*.tar.zst; do tar --zstd -tf "$a"; done
+	} | sort)
+	assert_equal "$keys" "$(jq -r .key "$BATS_TEST_TMPDIR/gen.ndjson" | sort)"
+	no_temp_files "$lc/recordings"
+}
+
+@test "recordings.sh: usage errors are status 2, a missing tier or policy 3" {
+	local lc=$BATS_TEST_TMPDIR/lc policy=$CDR_SHARE/policies/tier-example.json
+	mkdir -p "$lc"
+	run "$CDR_SHARE/pipelines/recordings.sh" --help
+	assert_success
+	assert_output --partial 'scan'
+	run "$CDR_SHARE/pipelines/recordings.sh" recordings/hot
+	assert_failure 2
+	run "$CDR_SHARE/pipelines/recordings.sh" -p "$policy"
+	assert_failure 2
+	run "$CDR_SHARE/pipelines/recordings.sh" -p "$policy" --no-such-option recordings/hot
+	assert_failure 2
+	run "$CDR_SHARE/pipelines/recordings.sh" -C "$lc" -p "$policy" recordings/hot
+	assert_failure 3
+	run "$CDR_SHARE/pipelines/recordings.sh" -C "$lc" -p "$lc/no-such-policy.json" recordings/hot
+	assert_failure 3
 }

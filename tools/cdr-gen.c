@@ -43,8 +43,7 @@ enum {
 	OPT_SPAN,
 	OPT_START,
 	OPT_TENANTS,
-	OPT_TRUTH,
-	OPT_VERSION
+	OPT_TRUTH
 };
 
 /* Options given on the command line, for the checks after parsing. */
@@ -88,7 +87,7 @@ static const struct option longopts[] = {
 	{ "start", required_argument, NULL, OPT_START },
 	{ "tenants", required_argument, NULL, OPT_TENANTS },
 	{ "truth", required_argument, NULL, OPT_TRUTH },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -133,7 +132,7 @@ usage(FILE *fp)
 	    "--max-duration d]\n"
 	    "               [--rate-hz hz] [--channels 1|2] "
 	    "[--bits 8|16|24|32] wav\n"
-	    "       cdr-gen --help | --version\n"
+	    "       cdr-gen -h | -V\n"
 	    "\n"
 	    "kinds: calls, sms, sms-sent, sms-delivery, sms-click, "
 	    "agent-states, orgs, wav\n"
@@ -168,7 +167,7 @@ usage(FILE *fp)
 	    "      --channels n       1 or 2 (wav, default 2)\n"
 	    "      --bits n           8, 16, 24 or 32 (wav, default 16)\n"
 	    "  -h, --help             show this help\n"
-	    "      --version          show the version\n");
+	    "  -V, --version          show the version\n");
 }
 
 static uint64_t
@@ -346,7 +345,7 @@ main(int argc, char *argv[])
 	g->min_duration = 1000;
 	g->max_duration = 1800 * 1000;
 
-	while ((ch = getopt_long(argc, argv, "d:fhk:n:O:o:", longopts,
+	while ((ch = getopt_long(argc, argv, "d:fhk:n:O:o:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -464,7 +463,7 @@ main(int argc, char *argv[])
 			g->truth_path = optarg;
 			given |= GIVEN_BAD;
 			break;
-		case OPT_VERSION:
+		case 'V':
 			cdr_version_print(stdout);
 			cdr_out_finish();
 			return CDR_EXIT_OK;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a day of synthetic data for a few tenants through the tools
-# that exist, printing where each output is.
+# that exist, then through the nightly, real-time and recordings pipelines
+# of share/pipelines, printing where each output is.
 #   CDR_BIN       directory of the built tools (default: build/bin)
 #   CDR_DEMO_DIR  where to write (default: build/demo)
 set -euo pipefail
@@ -71,6 +72,34 @@ if has cdr-resample; then
 	say "== recordings to 8 kHz mono A-law, in place"
 	cdr-resample --in-place -q "$out"/raw/recordings/connect/*/CallRecordings/*/*/*/*.wav > "$out/recordings.resampled.ndjson"
 	say "   results:  $out/recordings.resampled.ndjson"
+fi
+
+if has cdr-validate && has cdr-partition && has cdr-tocsv && has cdr-rollup; then
+	say "== the nightly batch (share/pipelines/nightly.sh) over the same day"
+	CDR_BIN=$bin "$here/nightly.sh" -d "$out/nightly" --split 2 --max-error-rate 5% \
+		--url-prefix s3://demo-bucket/nightly/ "$out/raw/calls.ndjson" 2> "$out/nightly.log"
+	say "   batch:    $out/nightly (DONE, CSV parts, rollups/*.ndjson; log $out/nightly.log)"
+fi
+
+if has cdr-rollup; then
+	say "== the real-time desk (share/pipelines/realtime.sh) over the agent states"
+	mkdir -p "$out/desk"
+	CDR_BIN=$bin "$here/realtime.sh" --orgs "$out/raw/orgs.ndjson" \
+		-o "$out/desk/windows.ndjson" --late "$out/desk/late.ndjson" \
+		--stats "$out/desk/stats.json" "$out/raw/agent-states.ndjson"
+	say "   windows:  $out/desk/windows.ndjson ($(wc -l < "$out/desk/windows.ndjson") rows, late events in $out/desk/late.ndjson)"
+fi
+
+if has cdr-tier && has cdr-resample; then
+	say "== the recordings job (share/pipelines/recordings.sh): two years of recordings, tier-example policy"
+	lc=$out/lifecycle
+	mkdir -p "$lc"
+	cdr-gen wav -n 40 --duration 5s --start 2024-11-23T00:00:00Z --days 730 --seed 7 \
+		-d "$lc/recordings/hot" > "$lc/recordings.ndjson"
+	CDR_BIN=$bin "$here/recordings.sh" -C "$lc" -p "$here/../policies/tier-example.json" \
+		--now 2026-11-23 recordings/hot recordings/cold 2> "$lc/recordings.log"
+	say "   runs:     $lc/tier-runs (plan, results, cost.csv; log $lc/recordings.log)"
+	say "   tiers:    $(find "$lc/recordings/hot" -name '*.wav' | wc -l) hot, $(find "$lc/recordings/cold" -name '*.wav' | wc -l) cold, $(find "$lc/recordings/archive" -name '*.tar.zst' | wc -l) day archives"
 fi
 
 say "== done: outputs are in $out"

@@ -34,8 +34,10 @@ Everything after -- goes to the per-shard cdr-rollup (--every, --by, --agg,
 EOF
 	[ "$SCALEOUT_ENGINE" = "GNU parallel" ] && cat <<EOF
   -j, --jobs N            parallel jobs per host (parallel -j)
-  -S, --sshlogin LOGIN    run shards on LOGIN too (parallel --sshlogin; repeat
-                          the option for several hosts; ':' is this host)
+  -S, --sshlogin LOGIN    run shards on LOGIN (parallel --sshlogin:
+                          [N/][user@]host, or N/ssh command ending in the
+                          host, e.g. '4/ssh -p 2222 node1'); repeat the
+                          option for several hosts; ':' is this host
 EOF
 	[ "$SCALEOUT_ENGINE" = "a Slurm job array" ] && cat <<EOF
   -p, --partition NAME    Slurm partition (sbatch -p)
