@@ -84,11 +84,11 @@ deps:
 deps-check:
 	@build-aux/deps check >/dev/null 2>&1 || build-aux/deps install
 
-check: deps-check all unit
+check: deps-check all unit fuzz-replay
 	@CDR_BIN=$(CURDIR)/$(B)/bin CDR_UNIT=$(CURDIR)/$(B)/unit tests/run
 
 asan:
-	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:verify_asan_link_order=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
@@ -123,9 +123,58 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(DATADIR)
 
+# ---- fuzzing: fuzz/fuzz_TARGET.c, one harness per parser ----
+# make fuzz builds them with libFuzzer (clang) into build-fuzz/ and runs each
+# for FUZZ_TIME seconds: new inputs go to build-fuzz/corpus/TARGET, crashes
+# to build-fuzz/crashes/TARGET.  make check replays the seeds in
+# fuzz/corpus/ and the crashers in fuzz/regressions/ through the same
+# harnesses built with $(CC) and fuzz/driver.c (no clang needed).
+FUZZ_TARGETS ?= archive csv ndjson policy schema template time wav
+FUZZ_TIME ?= 60
+FUZZ_CC	?= clang
+FUZZ_B	:= build-fuzz
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=undefined
+FUZZ_DEPS := fuzz/fuzz.h fuzz/util.c $(wildcard common/*.h)
+FUZZ_SRC_template := tools/partition/template.c tools/partition/encode.c
+FUZZ_SRC_wav := tools/resample/wav.c
+FUZZ_INC_template := -Itools/partition
+FUZZ_INC_wav := -Itools/resample
+FUZZ_LIBS_template := -lxxhash
+# Harnesses that include a tool's source.
+FUZZ_DEP_policy := tools/cdr-tier.c
+FUZZ_DEP_archive := tools/cdr-tier.c
+
+.PHONY: fuzz-replay fuzz-build fuzz-deps
+
+fuzz-replay: $(FUZZ_TARGETS:%=$(B)/fuzz-replay/fuzz_%)
+
+$(B)/fuzz-replay/fuzz_%: fuzz/fuzz_%.c fuzz/driver.c $(FUZZ_DEPS) $$(FUZZ_SRC_$$*) $$(FUZZ_DEP_$$*) $(LIBCDR) | $(B)/fuzz-replay
+	$(CC) $(ALL_CPPFLAGS) $(FUZZ_INC_$*) $(ALL_CFLAGS) $(LDFLAGS) -o $@ \
+		$< fuzz/util.c fuzz/driver.c $(FUZZ_SRC_$*) $(LIBCDR) $(FUZZ_LIBS_$*) $(LIBS)
+
+$(B)/fuzz-replay:
+	mkdir -p $@
+
+# Run inside a make with B=$(FUZZ_B) CC=$(FUZZ_CC): libcdr.a is built
+# with coverage and sanitizers too.
+fuzz-build: $(FUZZ_TARGETS:%=$(B)/fuzz_%)
+
+$(B)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_DEPS) $$(FUZZ_SRC_$$*) $$(FUZZ_DEP_$$*) $(LIBCDR)
+	$(CC) $(ALL_CPPFLAGS) $(FUZZ_INC_$*) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ \
+		$< fuzz/util.c $(FUZZ_SRC_$*) $(LIBCDR) $(FUZZ_LIBS_$*) $(LIBS)
+
+fuzz-deps:
+	@build-aux/deps check fuzz >/dev/null 2>&1 || build-aux/deps install fuzz
+
+fuzz: deps-check fuzz-deps
+	$(MAKE) B=$(FUZZ_B) CC=$(FUZZ_CC) \
+		CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" fuzz-build
+	fuzz/run $(FUZZ_B) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 # completions/ is generated from each tool's --help (checked by tests/90-docs.bats).
 completions: all
 	build-aux/gen-completions $(B)/bin completions
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

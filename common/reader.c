@@ -55,6 +55,7 @@ static int next_ndjson(struct cdr_reader *r, struct cdr_record **out);
 static int next_csv(struct cdr_reader *r, struct cdr_record **out);
 static void set_columns(struct cdr_reader *r, const char **names, size_t n);
 static void free_columns(struct cdr_reader *r);
+static size_t first_dup_column(const char **names, size_t n);
 static int csv_split(struct cdr_reader *r, struct cdr_record *rec,
     int for_header);
 
@@ -103,6 +104,20 @@ start_source(struct cdr_reader *r)
 		free_columns(r);
 		r->have_header = 0;
 	}
+}
+
+int
+cdr_format_parse(const char *s, int allow_auto, enum cdr_format *fmt)
+{
+	if (strcmp(s, "ndjson") == 0)
+		*fmt = CDR_FMT_NDJSON;
+	else if (strcmp(s, "csv") == 0)
+		*fmt = CDR_FMT_CSV;
+	else if (allow_auto && strcmp(s, "auto") == 0)
+		*fmt = CDR_FMT_AUTO;
+	else
+		return -1;
+	return 0;
 }
 
 int
@@ -547,6 +562,48 @@ csv_fail(struct cdr_record *rec, const char *p, const char *why)
  * Splits rec->line into cells.  For the header, the cells become the
  * column names; otherwise they become the tape under the column names.
  */
+struct col_ref {
+	const char	*name;
+	size_t		 idx;
+};
+
+static int
+col_ref_cmp(const void *a, const void *b)
+{
+	const struct col_ref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * The first column (in order) whose name an earlier column has, or n; by
+ * sorting, so that a header of 100000 columns is not 5e9 comparisons.
+ */
+static size_t
+first_dup_column(const char **names, size_t n)
+{
+	struct col_ref *refs;
+	size_t i, found = n;
+
+	if (n < 2)
+		return n;
+	refs = cdr_xreallocarray(NULL, n, sizeof(*refs));
+	for (i = 0; i < n; i++) {
+		refs[i].name = names[i];
+		refs[i].idx = i;
+	}
+	qsort(refs, n, sizeof(*refs), col_ref_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(refs[i].name, refs[i - 1].name) == 0 &&
+		    refs[i].idx < found)
+			found = refs[i].idx;
+	free(refs);
+	return found;
+}
+
 static int
 csv_split(struct cdr_reader *r, struct cdr_record *rec, int for_header)
 {
@@ -582,9 +639,11 @@ csv_split(struct cdr_reader *r, struct cdr_record *rec, int for_header)
 			for (;;) {
 				const char *q = memchr(p, '"', (size_t)(end - p));
 
-				if (q == NULL)
-					return csv_fail(rec, cs - 1,
+				if (q == NULL) {
+					csv_fail(rec, cs - 1,
 					    "unterminated quoted field");
+					goto fail;
+				}
 				if (q + 1 < end && q[1] == '"') {
 					esc = 1;
 					p = q + 2;
@@ -595,15 +654,18 @@ csv_split(struct cdr_reader *r, struct cdr_record *rec, int for_header)
 			}
 			k = (size_t)(p - cs);
 			p++;
-			if (p < end && *p != delim)
-				return csv_fail(rec, p,
-				    "text after closing quote");
+			if (p < end && *p != delim) {
+				csv_fail(rec, p, "text after closing quote");
+				goto fail;
+			}
 		} else {
 			cs = p;
 			while (p < end && *p != delim) {
-				if (*p == '"')
-					return csv_fail(rec, p,
+				if (*p == '"') {
+					csv_fail(rec, p,
 					    "quote in unquoted field");
+					goto fail;
+				}
 				p++;
 			}
 			k = (size_t)(p - cs);
@@ -657,19 +719,16 @@ next:
 		p++;	/* the delimiter */
 	}
 	if (for_header) {
-		size_t a, b;
+		size_t a, dup = first_dup_column(names, ncell);
 		int rc = 0;
 
-		for (a = 0; a < ncell && rc == 0; a++) {
+		for (a = 0; a < ncell && a < dup && rc == 0; a++)
 			if (names[a][0] == '\0')
 				rc = csv_fail(rec, rec->line, "empty column name");
-			for (b = 0; b < a && rc == 0; b++)
-				if (strcmp(names[a], names[b]) == 0) {
-					snprintf(rec->err, sizeof(rec->err),
-					    "duplicate column \"%.60s\"",
-					    names[a]);
-					rc = -1;
-				}
+		if (rc == 0 && dup < ncell) {
+			snprintf(rec->err, sizeof(rec->err),
+			    "duplicate column \"%.60s\"", names[dup]);
+			rc = -1;
 		}
 		if (rc == 0)
 			set_columns(r, names, ncell);
@@ -697,6 +756,13 @@ next:
 	nd->nchild = n - 1;
 	rec->nnodes = n;
 	return 0;
+fail:
+	/* A bad header row leaves the names read so far. */
+	while (ncell > 0 && names != NULL)
+		free((char *)(uintptr_t)names[--ncell]);
+	free(names);
+	cdr_buf_free(&name);
+	return -1;
 }
 
 enum cdr_format

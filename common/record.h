@@ -56,6 +56,9 @@ enum cdr_format {
 	CDR_FMT_CSV
 };
 
+/* "ndjson", "csv", or "auto" when allow_auto: 0, else -1. */
+int cdr_format_parse(const char *s, int allow_auto, enum cdr_format *fmt);
+
 #define CDR_ROOT_SLOTS	128	/* a power of two */
 
 struct cdr_record {

@@ -203,6 +203,45 @@ conserved() {
 	assert_equal "$(cat o1 o2 | jq -c .id | tr -d '\n')" '"x""y""x"'
 }
 
+@test "validate: --time with several fields: each kind of event expires by its own time" {
+	cat > ev.json <<-'EOF'
+	{"name": "ev", "additional": false, "fields": [
+	  {"name": "kind", "type": "string", "required": true},
+	  {"name": "id", "type": "string", "required": true},
+	  {"name": "sent", "type": "timestamp", "when": {"kind": "sent"}, "required": true},
+	  {"name": "clicked", "type": "timestamp", "when": {"kind": "click"}, "required": true}]}
+	EOF
+	# The repeated click (line 4) is 3 hours older than the latest event:
+	# beyond a 1h horizon by its own time, so it cannot be checked (late).
+	printf '%s\n' \
+		'{"kind":"sent","id":"m1","sent":"2026-11-01T00:00:00Z"}' \
+		'{"kind":"click","id":"m1","clicked":"2026-11-01T01:00:00Z"}' \
+		'{"kind":"sent","id":"m2","sent":"2026-11-01T04:00:00Z"}' \
+		'{"kind":"click","id":"m1","clicked":"2026-11-01T01:00:00Z"}' > ev.ndjson
+	run V -s ev.json --dedupe kind,id,clicked --time sent,clicked --horizon 1h \
+		--stats st.json ev.ndjson
+	assert_success
+	assert_output --partial '4 read, 4 written, 0 rejected, 0 duplicates'
+	assert_equal "$(jq -c '[.late, .dedupe_keys]' st.json)" '[1,3]'
+	# A click repeated within the horizon of its own time is a duplicate.
+	printf '%s\n' \
+		'{"kind":"sent","id":"m1","sent":"2026-11-01T00:00:00Z"}' \
+		'{"kind":"click","id":"m1","clicked":"2026-11-01T03:30:00Z"}' \
+		'{"kind":"sent","id":"m2","sent":"2026-11-01T04:00:00Z"}' \
+		'{"kind":"click","id":"m1","clicked":"2026-11-01T03:30:00Z"}' > ev2.ndjson
+	run V -s ev.json --dedupe kind,id,clicked --time sent,clicked --horizon 1h ev2.ndjson
+	assert_success
+	assert_output --partial '4 read, 3 written, 0 rejected, 1 duplicates'
+	# With the sent time only, the click is stamped with the latest time
+	# seen (00:00) and expires before its repeat comes.
+	run V -s ev.json --dedupe kind,id,clicked --time sent --horizon 1h ev2.ndjson
+	assert_success
+	assert_output --partial '4 read, 4 written, 0 rejected, 0 duplicates'
+	run V -s ev.json --dedupe id --time sent,kind --horizon 1h ev.ndjson
+	assert_failure 2
+	assert_output --partial '--time kind: not a timestamp field of schema ev'
+}
+
 @test "validate: compressed input and stdin give the same output" {
 	gzip -c mini.ndjson > m.gz
 	xz -c mini.ndjson > m.xz

@@ -154,6 +154,14 @@ same_json() {
 	same_json "$FX/day2.messages.ndjson" out2/messages.ndjson
 	same_json "$FX/day2.campaign-days.ndjson" out2/campaign-days.ndjson
 	[ ! -s out2/unsent.ndjson ]
+	# A horizon longer than the two days changes nothing, and the state
+	# then carries the horizon's clock.
+	run "$PIPE" -s hstate -H 30d -d hout1 "$FX/day1.ndjson"
+	assert_success
+	run "$PIPE" -s hstate -H 30d -d hout2 "$FX/day2.ndjson"
+	assert_success
+	same_json "$FX/day2.messages.ndjson" hout2/messages.ndjson
+	same_json "$FX/day2.campaign-days.ndjson" hout2/campaign-days.ndjson
 }
 
 @test "sms: a run whose input is beyond the error budget commits nothing" {
@@ -175,6 +183,9 @@ same_json() {
 	assert_failure 2
 	assert_output --partial 'usage: sms-campaign.sh'
 	run "$PIPE" -x -d out
+	assert_failure 2
+	# a horizon needs a state directory
+	run "$PIPE" -H 7d -d out
 	assert_failure 2
 	run "$PIPE" -h
 	assert_success

@@ -201,12 +201,10 @@ usage(FILE *fp)
 static enum cdr_format
 format_arg(const char *opt, const char *s, int allow_auto)
 {
-	if (strcmp(s, "ndjson") == 0)
-		return CDR_FMT_NDJSON;
-	if (strcmp(s, "csv") == 0)
-		return CDR_FMT_CSV;
-	if (allow_auto && strcmp(s, "auto") == 0)
-		return CDR_FMT_AUTO;
+	enum cdr_format fmt;
+
+	if (cdr_format_parse(s, allow_auto, &fmt) == 0)
+		return fmt;
 	cdr_usage_error("%s: unknown format '%s' (%s)", opt, s,
 	    allow_auto ? "auto, ndjson or csv" : "ndjson or csv");
 }

@@ -246,13 +246,7 @@ parse_options(struct rollup *r, int argc, char **argv)
 			cdr_out_finish();
 			exit(CDR_EXIT_OK);
 		case 'i':
-			if (strcmp(optarg, "ndjson") == 0)
-				r->input_format = CDR_FMT_NDJSON;
-			else if (strcmp(optarg, "csv") == 0)
-				r->input_format = CDR_FMT_CSV;
-			else if (strcmp(optarg, "auto") == 0)
-				r->input_format = CDR_FMT_AUTO;
-			else
+			if (cdr_format_parse(optarg, 1, &r->input_format) != 0)
 				cdr_usage_error("-i %s: expected auto, ndjson "
 				    "or csv", optarg);
 			break;

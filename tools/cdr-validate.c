@@ -80,7 +80,8 @@ struct validate {
 	struct cdr_path		*key_paths;
 	uint32_t		*key_hints;
 	size_t			 nkeys;
-	int			 time_index;
+	int			*time_index;	/* --time fields, first present */
+	size_t			 ntime;
 	struct reason		*reasons;
 	size_t			 nreasons;
 	struct cdr_buf		 line;
@@ -99,6 +100,8 @@ static void setup(struct validate *v);
 static void run_source(struct validate *v, const char *path,
     struct cdr_reader *r);
 static void handle(struct validate *v, struct cdr_record *rec);
+static void time_fields(struct validate *v, const char *spec);
+static int64_t event_time(const struct validate *v);
 static void reject(struct validate *v, const struct cdr_record *rec);
 static void write_valid(struct validate *v, const struct cdr_record *rec);
 static void replay_record(struct validate *v, const struct cdr_record *rec);
@@ -167,7 +170,7 @@ usage(FILE *fp)
 "usage: cdr-validate [-fqV] [-s schema] [-i format] [-o file]\n"
 "                    [--dead-letter file] [--normalize] [--rule expr]...\n"
 "                    [--where expr] [--dedupe key[,key...]] [--horizon duration]\n"
-"                    [--time field] [--state file] [--duplicates file]\n"
+"                    [--time field[,field...]] [--state file] [--duplicates file]\n"
 "                    [--max-errors n] [--max-error-rate r] [--stats file]\n"
 "                    [--tz zone] [--max-record size] [file ...]\n"
 "       cdr-validate --replay [-o file] [dead-letter-file ...]\n"
@@ -187,7 +190,8 @@ usage(FILE *fp)
 "      --where EXPR         keep only valid records where EXPR is true\n"
 "      --dedupe KEYS        drop records whose KEYS were seen before\n"
 "      --horizon DURATION   remember keys this long in event time (e.g. 7d)\n"
-"      --time FIELD         event time for the horizon (default: schema's)\n"
+"      --time FIELD[,FIELD...]  event time for the horizon: the first present\n"
+"                           (default: the schema's time_field)\n"
 "      --state FILE         carry de-duplication over runs\n"
 "      --duplicates FILE    write dropped duplicates here\n"
 "      --dedupe-max-keys N  fail rather than hold more keys (default 50000000)\n"
@@ -228,13 +232,7 @@ parse_options(struct validate *v, int argc, char **argv)
 			cdr_out_finish();
 			exit(CDR_EXIT_OK);
 		case 'i':
-			if (strcmp(optarg, "ndjson") == 0)
-				v->input_format = CDR_FMT_NDJSON;
-			else if (strcmp(optarg, "csv") == 0)
-				v->input_format = CDR_FMT_CSV;
-			else if (strcmp(optarg, "auto") == 0)
-				v->input_format = CDR_FMT_AUTO;
-			else
+			if (cdr_format_parse(optarg, 1, &v->input_format) != 0)
 				cdr_usage_error("-i %s: expected auto, ndjson "
 				    "or csv", optarg);
 			break;
@@ -399,8 +397,9 @@ setup(struct validate *v)
 
 	if (v->tz_name != NULL) {
 		v->tz = cdr_tz_load(v->tz_name, err, sizeof(err));
+		/* Cut a hostile name so that the reason still shows. */
 		if (v->tz == NULL)
-			cdr_usage_error("--tz %s: %s", v->tz_name, err);
+			cdr_usage_error("--tz %.256s: %s", v->tz_name, err);
 	}
 	if (v->schema_name != NULL) {
 		v->schema = cdr_schema_load(v->schema_name, err, sizeof(err));
@@ -425,22 +424,15 @@ setup(struct validate *v)
 			cdr_usage_error("--where %s: %s", v->where_expr, err);
 	}
 	v->vals = cdr_xcalloc(v->schema->nfields + 1, sizeof(*v->vals));
-	v->time_index = -1;
 	if (v->dedupe_spec != NULL) {
 		const char *tf = v->time_field ? v->time_field :
 		    v->schema->time_field;
 
 		v->nkeys = split_paths(v->dedupe_spec, &v->key_paths);
 		v->key_hints = cdr_xcalloc(v->nkeys, sizeof(*v->key_hints));
-		if (tf != NULL) {
-			v->time_index = cdr_schema_field(v->schema, tf);
-			if (v->time_index < 0 ||
-			    v->schema->fields[v->time_index].type !=
-			    CDR_F_TIMESTAMP)
-				cdr_usage_error("--time %s: not a timestamp "
-				    "field of schema %s", tf, v->schema->name);
-		}
-		if (v->horizon && v->time_index < 0)
+		if (tf != NULL)
+			time_fields(v, tf);
+		if (v->horizon && v->ntime == 0)
 			cdr_usage_error("--horizon needs --time FIELD");
 		dedupe_init(&v->dedupe, v->dedupe_spec, v->horizon,
 		    v->max_keys);
@@ -711,6 +703,43 @@ write_valid(struct validate *v, const struct cdr_record *rec)
 	v->counts.written++;
 }
 
+/* --time a,b,c: each a timestamp field of the schema. */
+static void
+time_fields(struct validate *v, const char *spec)
+{
+	char *copy = cdr_xstrdup(spec), *name, *save = NULL;
+	int i;
+
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	    name = strtok_r(NULL, ",", &save)) {
+		i = cdr_schema_field(v->schema, name);
+		if (i < 0 || v->schema->fields[i].type != CDR_F_TIMESTAMP)
+			cdr_usage_error("--time %s: not a timestamp field of "
+			    "schema %s", name, v->schema->name);
+		v->time_index = cdr_xreallocarray(v->time_index, v->ntime + 1,
+		    sizeof(*v->time_index));
+		v->time_index[v->ntime++] = i;
+	}
+	free(copy);
+	if (v->ntime == 0)
+		cdr_usage_error("--time: no field named");
+}
+
+/*
+ * The event time of the record for the horizon: the first --time field it
+ * has; without one, the latest time seen (so it is never expired early).
+ */
+static int64_t
+event_time(const struct validate *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->ntime; i++)
+		if (v->vals[v->time_index[i]].has_time)
+			return v->vals[v->time_index[i]].time;
+	return v->dedupe.max_time;
+}
+
 static void
 handle(struct validate *v, struct cdr_record *rec)
 {
@@ -739,8 +768,7 @@ handle(struct validate *v, struct cdr_record *rec)
 		return;
 	}
 	if (v->deduping) {
-		t = v->time_index >= 0 && v->vals[v->time_index].has_time ?
-		    v->vals[v->time_index].time : v->dedupe.max_time;
+		t = event_time(v);
 		if (t == INT64_MIN)
 			t = 0;
 		if (dedupe_check(&v->dedupe, lo, hi, t) == DEDUPE_DUPLICATE) {
@@ -977,6 +1005,7 @@ finish(struct validate *v)
 		cdr_path_free(&v->key_paths[i]);
 	free(v->key_paths);
 	free(v->key_hints);
+	free(v->time_index);
 	free(v->vals);
 	free(v->rules);
 	free(v->col_field);

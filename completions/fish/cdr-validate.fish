@@ -10,7 +10,7 @@ complete -c cdr-validate -l rule -r -x -d 'a jq expression every record must sat
 complete -c cdr-validate -l where -r -x -d 'keep only valid records where EXPR is true'
 complete -c cdr-validate -l dedupe -r -x -d 'drop records whose KEYS were seen before'
 complete -c cdr-validate -l horizon -r -x -d 'remember keys this long in event time (e.g. 7d)'
-complete -c cdr-validate -l time -r -x -d 'event time for the horizon (default: schema\'s)'
+complete -c cdr-validate -l time -r -x -d 'event time for the horizon: the first present'
 complete -c cdr-validate -l state -r -F -d 'carry de-duplication over runs'
 complete -c cdr-validate -l duplicates -r -F -d 'write dropped duplicates here'
 complete -c cdr-validate -l dedupe-max-keys -r -x -d 'fail rather than hold more keys (default 50000000)'

@@ -3,7 +3,7 @@
 # click events (cdr-gen sms, or the three streams of a messaging platform),
 # with the cdrpipe tools alone.
 #
-# usage: sms-campaign.sh [-z zone] [-s state-dir] [-e max-error-rate] -d out-dir [file...]
+# usage: sms-campaign.sh [-z zone] [-s state-dir [-H horizon]] [-e max-error-rate] -d out-dir [file...]
 #
 # Reads the new events from the files (or standard input), in any order and
 # with duplicates, and writes to out-dir:
@@ -40,10 +40,13 @@
 # end would leave state-dir half updated: keep the input of the last run.
 #
 # Duplicates (a retried webhook repeats an event byte for byte) are dropped
-# by cdr-validate on the event's identifying fields.  Every message's state
-# and every event's key are kept for ever (messages.partial holds about
-# 0.4 KB a message, dedupe.state about 24 bytes an event): start a new
-# state directory once no more events can come for the old messages.
+# by cdr-validate on the event's identifying fields.  Every event's key is
+# kept (dedupe.state, about 24 bytes an event) until it is older than the
+# horizon (-H, e.g. 30d: by each event's own time, sent, receipt or click
+# time), or for ever without -H.  A repeat older than the horizon cannot be
+# recognised and is counted again.  Every message's state is kept for ever
+# (messages.partial, about 0.4 KB a message): start a new state directory
+# once no more events can come for the old messages.
 # Keep out-dir and state-dir on one file system, so that the final moves
 # are renames.
 #
@@ -67,15 +70,16 @@ fi
 
 prog=sms-campaign.sh
 usage() {
-	echo "usage: $prog [-z zone] [-s state-dir] [-e max-error-rate] -d out-dir [file...]" >&2
+	echo "usage: $prog [-z zone] [-s state-dir [-H horizon]] [-e max-error-rate] -d out-dir [file...]" >&2
 	exit 2
 }
 
-zone=UTC state='' out='' max_error_rate=1%
-while getopts 'd:e:hs:z:' opt; do
+zone=UTC state='' out='' max_error_rate=1% horizon=''
+while getopts 'd:e:H:hs:z:' opt; do
 	case $opt in
 	d) out=$OPTARG ;;
 	e) max_error_rate=$OPTARG ;;
+	H) horizon=$OPTARG ;;
 	h) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	s) state=$OPTARG ;;
 	z) zone=$OPTARG ;;
@@ -84,6 +88,7 @@ while getopts 'd:e:hs:z:' opt; do
 done
 shift $((OPTIND - 1))
 [ -n "$out" ] || usage
+[ -z "$horizon" ] || [ -n "$state" ] || usage
 
 mkdir -p "$out"
 [ -z "$state" ] || mkdir -p "$state"
@@ -107,6 +112,7 @@ campaign_aggs='sent=count,delivered=count(1/(status=="delivered")),failed=count(
 
 dedupe_state=()
 [ -z "$state" ] || dedupe_state=(--state "$work/dedupe.state")
+[ -z "$horizon" ] || dedupe_state+=(--time "$time_fields" --horizon "$horizon")
 [ -z "$state" ] || [ ! -f "$state/dedupe.state" ] || cp "$state/dedupe.state" "$work/dedupe.state"
 
 # Campaign days from message rows (standard input).  A message whose sent
