@@ -20,6 +20,9 @@
 static const char *progname = "cdrpipe";
 
 static void vmsg(const char *fmt, va_list ap, int errnum);
+static _Noreturn void quit(int status);
+
+void (*cdr_die_hook)(int status);
 
 void
 cdr_msg_init(const char *argv0)
@@ -39,6 +42,14 @@ const char *
 cdr_progname(void)
 {
 	return progname;
+}
+
+static void
+quit(int status)
+{
+	if (cdr_die_hook != NULL)
+		cdr_die_hook(status);
+	exit(status);
 }
 
 static void
@@ -90,7 +101,7 @@ cdr_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap, 0);
 	va_end(ap);
-	exit(status);
+	quit(status);
 }
 
 void
@@ -102,7 +113,7 @@ cdr_die_errno(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap, e);
 	va_end(ap);
-	exit(status);
+	quit(status);
 }
 
 void
@@ -114,7 +125,7 @@ cdr_usage_error(const char *fmt, ...)
 	vmsg(fmt, ap, 0);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
-	exit(CDR_EXIT_USAGE);
+	quit(CDR_EXIT_USAGE);
 }
 
 void

@@ -37,6 +37,8 @@ const char *cdr_progname(void);
 void cdr_warn(const char *fmt, ...) CDR_PRINTF(1, 2);
 /* As cdr_warn, with ": strerror(errno)" appended. */
 void cdr_warn_errno(const char *fmt, ...) CDR_PRINTF(1, 2);
+/* When set, called by cdr_die and friends instead of exit (fuzz harnesses). */
+extern void (*cdr_die_hook)(int status);
 _Noreturn void cdr_die(int status, const char *fmt, ...) CDR_PRINTF(2, 3);
 _Noreturn void cdr_die_errno(int status, const char *fmt, ...)
     CDR_PRINTF(2, 3);
