@@ -292,17 +292,22 @@ literal(struct lexer *lx)
 {
 	struct expr *e;
 	struct cdr_buf b = CDR_BUF_INIT;
+	struct val v;
 
+	/* Checked before anything is allocated: errors exit. */
 	if (lx->cur.t == T_NUM) {
-		e = new_expr(X_NUM);
-		if (num_parse(lx->cur.p, lx->cur.n, &e->lit) != 0)
+		if (num_parse(lx->cur.p, lx->cur.n, &v) != 0)
 			spec_error(lx, "%.*s: not a number", (int)lx->cur.n,
 			    lx->cur.p);
+		e = new_expr(X_NUM);
+		e->lit = v;
 	} else {
-		e = new_expr(X_STR);
-		if (cdr_json_unescape(lx->cur.p + 1, lx->cur.n - 2, &b) != 0)
+		if (cdr_json_unescape(lx->cur.p + 1, lx->cur.n - 2, &b) != 0) {
+			cdr_buf_free(&b);
 			spec_error(lx, "bad string %.*s", (int)lx->cur.n,
 			    lx->cur.p);
+		}
+		e = new_expr(X_STR);
 		e->lit.kind = VK_STR;
 		e->lit.s = b.p ? b.p : cdr_xstrdup("");
 		e->lit.n = b.len;
