@@ -565,3 +565,20 @@ t9,,1'
 	[ ! -e out.ndjson ]
 	no_temp_files .
 }
+
+@test "rollup: unbounded group-by cardinality ends with a clear error under --max-memory, nothing written" {
+	seq 1 200000 | awk '{ printf "{\"id\":\"m%07d\",\"n\":%d}\n", $1, $1 % 7 }' >many.ndjson
+	run R --by id --agg 'n=count,s=sum(n)' --max-memory 4M -o out.ndjson many.ndjson
+	assert_failure 3
+	assert_output --partial '(--max-memory): nothing written'
+	[ ! -e out.ndjson ]
+	no_temp_files .
+	# 0 is no limit; the default (half the memory) holds these easily
+	run R -q --by id --agg 'n=count' --max-memory 0 -o out.ndjson many.ndjson
+	assert_success
+	[ "$(wc -l <out.ndjson)" -eq 200000 ]
+	run R -q --by id --agg 'n=count' -f -o out.ndjson many.ndjson
+	assert_success
+	run R --max-memory lots many.ndjson
+	assert_failure 2
+}

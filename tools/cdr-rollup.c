@@ -44,6 +44,7 @@ static void handle(struct rollup *r, struct cdr_record *rec);
 static void advance(struct rollup *r, int64_t wm);
 static void *idle_main(void *arg);
 static void finish(struct rollup *r);
+static void free_jq(struct rollup *r);
 
 enum {
 	OPT_AGG = 256,
@@ -62,6 +63,7 @@ enum {
 	OPT_MAX_ERRORS,
 	OPT_MAX_ERROR_RATE,
 	OPT_MAX_GROUPS,
+	OPT_MAX_MEMORY,
 	OPT_MAX_RECORD,
 	OPT_MERGE,
 	OPT_NO_PROGRESS,
@@ -98,6 +100,7 @@ static const struct option longopts[] = {
 	{ "max-error-rate", required_argument, NULL, OPT_MAX_ERROR_RATE },
 	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 	{ "max-groups", required_argument, NULL, OPT_MAX_GROUPS },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ "max-record", required_argument, NULL, OPT_MAX_RECORD },
 	{ "merge", no_argument, NULL, OPT_MERGE },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -131,6 +134,7 @@ usage(FILE *fp)
 "                  [--allowed-lateness duration] [--idle-flush duration]]\n"
 "                  [--partial] [--exact] [--distinct-exact n]\n"
 "                  [--hll-precision p] [--relative-error r] [--max-groups n]\n"
+"                  [--max-memory size]\n"
 "                  [--dead-letter file] [--max-errors n] [--max-error-rate r]\n"
 "                  [--stats file] [--max-record size] [file ...]\n"
 "       cdr-rollup --merge [--grain name] [--every grain[,...]] [--by key[,...]]\n"
@@ -179,6 +183,8 @@ usage(FILE *fp)
 "      --hll-precision P    HyperLogLog registers 2^P (14: 0.81%% error)\n"
 "      --relative-error R   percentile sketch accuracy (0.01)\n"
 "      --max-groups N       fail rather than hold more groups\n"
+"      --max-memory SIZE    fail rather than hold more group state (default:\n"
+"                           half the memory; 0: no limit)\n"
 "      --dead-letter FILE   rejected and late records with reasons\n"
 "      --max-errors N       rejected records allowed before exit status 1 (0)\n"
 "      --max-error-rate R   rejected share allowed (e.g. 0.01 or 1%%)\n"
@@ -328,6 +334,11 @@ parse_options(struct rollup *r, int argc, char **argv)
 			need(cdr_parse_ratio(optarg, &r->max_error_rate,
 			    &why) == 0, "--max-error-rate", optarg, why);
 			r->has_max_rate = 1;
+			break;
+		case OPT_MAX_MEMORY:
+			need(cdr_parse_size(optarg, &r->max_memory, &why) == 0,
+			    "--max-memory", optarg, why);
+			r->has_max_memory = 1;
 			break;
 		case OPT_MAX_GROUPS:
 			need(cdr_parse_uint(optarg, 1, UINT64_MAX,
@@ -495,6 +506,11 @@ setup(struct rollup *r)
 	char *copy, *tok, *save = NULL;
 	size_t i;
 	int flags = r->force ? CDR_OUT_FORCE : 0;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	/* A clear error long before the OOM killer. */
+	if (!r->has_max_memory && pages > 0 && psize > 0)
+		r->max_memory = (uint64_t)pages * (uint64_t)psize / 2;
 
 	if (r->tz_name != NULL) {
 		r->tz = cdr_tz_load(r->tz_name, err, sizeof(err));
@@ -749,6 +765,9 @@ handle(struct rollup *r, struct cdr_record *rec)
 		if (w->fired)
 			w->dirty = 1;
 	}
+	/* Distinct sets and exact percentiles grow without new groups. */
+	if (r->max_memory != 0 && r->state_bytes > r->max_memory)
+		memory_exceeded(r);
 	r->counts.written++;
 	if (r->streaming) {
 		if (t > r->max_event)
@@ -954,7 +973,26 @@ finish(struct rollup *r)
 			    " (use --dead-letter to keep them)");
 	}
 	cdr_out_finish();
+	free_jq(r);
 	exit(status);
+}
+
+/*
+ * libjq holds its stack by a pointer past the end of the block, so a jq
+ * program left alone at exit reads as a definite leak: tear them down.
+ */
+static void
+free_jq(struct rollup *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->npreds; i++)
+		cdr_jq_free(r->preds[i].jq);
+	cdr_jq_free(r->where);
+	if (r->jq_input_set) {
+		jv_free(r->jq_input);
+		r->jq_input_set = 0;
+	}
 }
 
 int

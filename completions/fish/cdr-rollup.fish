@@ -27,6 +27,7 @@ complete -c cdr-rollup -l distinct-exact -r -x -d 'distinct counts exact up to N
 complete -c cdr-rollup -l hll-precision -r -x -d 'HyperLogLog registers 2^P (14: 0.81% error)'
 complete -c cdr-rollup -l relative-error -r -x -d 'percentile sketch accuracy (0.01)'
 complete -c cdr-rollup -l max-groups -r -x -d 'fail rather than hold more groups'
+complete -c cdr-rollup -l max-memory -r -x -d 'fail rather than hold more group state (default:'
 complete -c cdr-rollup -l dead-letter -r -F -d 'rejected and late records with reasons'
 complete -c cdr-rollup -l max-errors -r -x -d 'rejected records allowed before exit status 1 (0)'
 complete -c cdr-rollup -l max-error-rate -r -x -d 'rejected share allowed (e.g. 0.01 or 1%)'

@@ -340,6 +340,8 @@ struct rollup {
 	int			  has_max_errors, has_max_rate;
 	uint64_t		  max_record;
 	uint64_t		  max_groups;
+	uint64_t		  max_memory;	/* of state_bytes; 0: none */
+	int			  has_max_memory;
 	int64_t			  offset;
 	int64_t			  watermark_bound;
 	int64_t			  lateness;
@@ -489,6 +491,8 @@ void	dim_report(struct rollup *r, struct cdr_buf *extra);
 void	emit_header(struct rollup *r);
 void	emit_window(struct rollup *r, struct window *w);
 void	json_str(struct cdr_buf *b, const char *s, size_t n);
+/* Dies: the group state passed --max-memory. */
+_Noreturn void	memory_exceeded(const struct rollup *r);
 void	emit_all(struct rollup *r);
 
 /* partial.c */

@@ -235,6 +235,16 @@ group_alloc(struct window *w, size_t n)
 	return p;
 }
 
+_Noreturn void
+memory_exceeded(const struct rollup *r)
+{
+	cdr_die(CDR_EXIT_IO, "group state passed %llu MiB with %llu groups "
+	    "(--max-memory): nothing written; raise --max-memory, or shard "
+	    "the input (cdr-partition --by-hash) and merge --partial outputs",
+	    (unsigned long long)(r->max_memory >> 20),
+	    (unsigned long long)r->ngroups);
+}
+
 struct group *
 group_get(struct rollup *r, struct window *w, const char *key,
     size_t keylen, uint64_t hash)
@@ -254,6 +264,8 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	if (r->max_groups != 0 && r->ngroups >= r->max_groups)
 		cdr_die(CDR_EXIT_IO, "more than %llu groups (--max-groups): "
 		    "nothing written", (unsigned long long)r->max_groups);
+	if (r->max_memory != 0 && r->state_bytes > r->max_memory)
+		memory_exceeded(r);
 	g = group_alloc(w, sizeof(*g) + r->state_size + keylen + 1);
 	g->hash = hash;
 	g->keylen = (uint32_t)keylen;
