@@ -5,10 +5,12 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <zlib.h>
@@ -47,6 +49,21 @@ cdr_progname(void)
 static void
 quit(int status)
 {
+	static atomic_flag quitting = ATOMIC_FLAG_INIT;
+	static _Thread_local int quitting_here;
+
+	/*
+	 * Two threads failing at once: the first one ends the program.  A
+	 * second exit() would end it while the first still runs the exit
+	 * handlers that remove temporary files.
+	 */
+	if (atomic_flag_test_and_set(&quitting)) {
+		if (quitting_here)
+			_exit(status);	/* dying again, from an exit handler */
+		for (;;)
+			pause();
+	}
+	quitting_here = 1;
 	if (cdr_die_hook != NULL)
 		cdr_die_hook(status);
 	exit(status);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ struct cdr_out {
 	int			 flags;
 	int			 is_stdout;
 	int			 direct;	/* a device or FIFO: no rename */
+	int			 synced;	/* cdr_out_sync done */
 	char			*path;
 	char			*tmp;
 	char			*buf;
@@ -58,6 +60,14 @@ struct tmpfile {
 };
 
 static struct tmpfile *volatile tmp_head;
+/*
+ * Threads between creating a temporary file and registering it, and
+ * whether a handler is removing the files: the handler waits for the
+ * first to drop to 0, and no file is created once the second is set.
+ */
+static atomic_int creating;
+static atomic_int dying;
+static _Thread_local int creating_here;
 static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 static int handlers_set;
 static struct cdr_out *stdout_out;
@@ -65,6 +75,7 @@ static struct cdr_out *stdout_out;
 static void cleanup_tmp(void);
 static void on_signal(int sig);
 static void set_handlers(void);
+static void block_signals(sigset_t *old);
 static void write_all(struct cdr_out *o, const void *p, size_t n);
 static void deflate_out(struct cdr_out *o, const void *p, size_t n,
     int flush);
@@ -79,6 +90,10 @@ cleanup_tmp(void)
 {
 	struct tmpfile *t;
 
+	/* Other threads run on while exit() does: let none create more. */
+	atomic_store(&dying, 1);
+	while (atomic_load(&creating) > creating_here)
+		;
 	for (t = tmp_head; t != NULL; t = t->next)
 		if (t->live)
 			unlink(t->path);
@@ -90,6 +105,9 @@ on_signal(int sig)
 	struct tmpfile *t;
 
 	/* Only async-signal-safe calls here. */
+	atomic_store(&dying, 1);
+	while (atomic_load(&creating) > 0)
+		;
 	for (t = tmp_head; t != NULL; t = t->next)
 		if (t->live)
 			unlink(t->path);
@@ -121,14 +139,33 @@ set_handlers(void)
 	}
 }
 
+/*
+ * Blocks the signals we handle in this thread, so that the handler never
+ * runs in a thread holding tmp_lock (it waits for cdr_out_mkstemp, which
+ * may wait for the lock).
+ */
+static void
+block_signals(sigset_t *old)
+{
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
 void
 cdr_out_track_tmp(const char *path)
 {
 	struct tmpfile *t;
+	sigset_t old;
 
 	if (strlen(path) >= PATH_MAX)
 		cdr_die(CDR_EXIT_IO, "%s: path too long", path);
 	set_handlers();
+	block_signals(&old);
 	pthread_mutex_lock(&tmp_lock);
 	for (t = tmp_head; t != NULL; t = t->next)
 		if (!t->live)
@@ -144,13 +181,44 @@ cdr_out_track_tmp(const char *path)
 		t->live = 1;
 	}
 	pthread_mutex_unlock(&tmp_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int
+cdr_out_mkstemp(char *tmpl)
+{
+	sigset_t old;
+	int fd, e;
+
+	set_handlers();
+	/* Not interrupted here; a handler in another thread waits for us. */
+	block_signals(&old);
+	atomic_fetch_add(&creating, 1);
+	if (atomic_load(&dying)) {
+		/* The program is ending: create nothing more. */
+		atomic_fetch_sub(&creating, 1);
+		for (;;)
+			pause();
+	}
+	creating_here = 1;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	e = errno;
+	if (fd >= 0)
+		cdr_out_track_tmp(tmpl);
+	creating_here = 0;
+	atomic_fetch_sub(&creating, 1);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return fd;
 }
 
 void
 cdr_out_untrack_tmp(const char *path)
 {
 	struct tmpfile *t;
+	sigset_t old;
 
+	block_signals(&old);
 	pthread_mutex_lock(&tmp_lock);
 	for (t = tmp_head; t != NULL; t = t->next) {
 		if (t->live && strcmp(t->path, path) == 0) {
@@ -159,6 +227,7 @@ cdr_out_untrack_tmp(const char *path)
 		}
 	}
 	pthread_mutex_unlock(&tmp_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static struct cdr_out *
@@ -229,8 +298,7 @@ cdr_out_open(const char *path, int flags)
 		    path, slash + 1);
 	else
 		sprintf(tmp, ".%.200s.tmp.XXXXXX", path);
-	set_handlers();
-	fd = mkostemp(tmp, O_CLOEXEC);
+	fd = cdr_out_mkstemp(tmp);
 	if (fd < 0) {
 		int e = errno;
 
@@ -239,7 +307,6 @@ cdr_out_open(const char *path, int flags)
 		cdr_warn_errno("%s", path);
 		return NULL;
 	}
-	cdr_out_track_tmp(tmp);
 	/* mkstemp makes 0600; a committed file gets the usual 0666 & ~umask. */
 	mask = umask(0);
 	umask(mask);
@@ -509,6 +576,21 @@ free_out(struct cdr_out *o)
 }
 
 void
+cdr_out_sync(struct cdr_out *o)
+{
+	if (o->is_stdout) {
+		cdr_out_commit(o);
+		return;
+	}
+	if (o->synced)
+		return;
+	finish_stream(o);
+	if (!o->direct && fsync(o->fd) != 0)
+		fail(o, "fsync");
+	o->synced = 1;
+}
+
+void
 cdr_out_commit(struct cdr_out *o)
 {
 	if (o->is_stdout) {
@@ -517,14 +599,15 @@ cdr_out_commit(struct cdr_out *o)
 			o->flags &= ~CDR_OUT_GZIP;
 		return;
 	}
-	finish_stream(o);
+	if (!o->synced)
+		finish_stream(o);
 	if (o->direct) {
 		if (close(o->fd) != 0)
 			fail(o, "close");
 		free_out(o);
 		return;
 	}
-	if (fsync(o->fd) != 0)
+	if (!o->synced && fsync(o->fd) != 0)
 		fail(o, "fsync");
 	if (close(o->fd) != 0)
 		fail(o, "close");

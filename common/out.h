@@ -67,6 +67,12 @@ const char *cdr_out_path(const struct cdr_out *o);
  * output is durable.
  */
 void cdr_out_commit(struct cdr_out *o);
+/*
+ * Finishes and fsyncs a file output without renaming it (for stdout: as
+ * cdr_out_commit).  A tool committing a set of files syncs them all first,
+ * so that a write or fsync error commits none.  Fatal on error (exit 3).
+ */
+void cdr_out_sync(struct cdr_out *o);
 /* Discards a file output (removes the temporary file) and frees o. */
 void cdr_out_abort(struct cdr_out *o);
 
@@ -82,5 +88,11 @@ void cdr_out_finish(void);
  */
 void cdr_out_track_tmp(const char *path);
 void cdr_out_untrack_tmp(const char *path);
+/*
+ * mkostemp(TMPL, O_CLOEXEC) and cdr_out_track_tmp(TMPL) as one step that
+ * a signal cannot split (a file created but not yet registered would be
+ * left behind).  Returns the descriptor, or -1 with errno set.
+ */
+int cdr_out_mkstemp(char *tmpl);
 
 #endif

@@ -462,12 +462,11 @@ create_tmp(struct writer *w, struct ofile *f)
 	snprintf(f->tmp, n, "%.*s.%s.tmp.XXXXXX", (int)(slash - final + 1),
 	    final, slash + 1);
 	free(final);
-	while ((fd = mkostemp(f->tmp, O_CLOEXEC)) < 0) {
+	while ((fd = cdr_out_mkstemp(f->tmp)) < 0) {
 		if ((errno != EMFILE && errno != ENFILE) || !close_oldest(w))
 			cdr_die_errno(CDR_EXIT_IO, "%s", f->tmp);
 		memcpy(f->tmp + strlen(f->tmp) - 6, "XXXXXX", 6);
 	}
-	cdr_out_track_tmp(f->tmp);
 	w->tracked = grow_array(w->tracked, &w->captracked, w->ntracked,
 	    sizeof(*w->tracked));
 	w->tracked[w->ntracked++] = f;

@@ -596,6 +596,9 @@ sink_finish(struct sink *s, int commit)
 				submit_head(s, i);
 	}
 	stop_threads(s);
+	/* Every file written and durable before the first rename. */
+	for (i = 0; commit && i < s->nfiles; i++)
+		cdr_out_sync(s->files[i].out);
 	for (i = 0; i < s->nfiles; i++) {
 		if (!commit) {
 			cdr_out_abort(s->files[i].out);
