@@ -43,6 +43,7 @@ struct cdr_input {
 	size_t		 pre;		/* sniffed bytes still to hand out */
 	int		 eof;		/* read(2) returned 0 */
 	int		 stream;	/* a pipe, socket or terminal */
+	int		 read_errno;	/* read(2) failed under libarchive */
 };
 
 static int next_header(struct cdr_input *in);
@@ -166,8 +167,11 @@ archive_read_cb(struct archive *a, void *data, const void **buf)
 	if (in->eof)
 		return 0;
 	n = read_more(in, 0, INPUT_BLOCK);
-	if (n < 0)
+	if (n < 0) {
+		/* A decompressor may report it as truncated input. */
+		in->read_errno = errno;
 		archive_set_error(a, errno, "%s", strerror(errno));
+	}
 	return n;
 }
 
@@ -279,9 +283,22 @@ next_header(struct cdr_input *in)
 			return 1;
 		}
 		in->name = NULL;
+		member = archive_entry_pathname(e);
+		/*
+		 * Links are not followed: a symbolic link could name any file
+		 * on this machine, a hard link repeats another member.  Say so
+		 * rather than skip them silently.
+		 */
+		if (archive_entry_hardlink(e) != NULL ||
+		    archive_entry_filetype(e) == AE_IFLNK) {
+			cdr_warn("%s:%s: %s link member skipped", in->path,
+			    member ? member : "?",
+			    archive_entry_hardlink(e) != NULL ? "hard" :
+			    "symbolic");
+			continue;
+		}
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
-		member = archive_entry_pathname(e);
 		in->name = cdr_xmalloc(strlen(in->path) +
 		    strlen(member ? member : "?") + 2);
 		sprintf(in->name, "%s:%s", in->path, member ? member : "?");
@@ -323,8 +340,12 @@ cdr_input_read(struct cdr_input *in, const void **buf)
 			return 0;
 		}
 		if (rc < ARCHIVE_WARN) {
-			cdr_warn("%s: %s", in->name ? in->name : in->path,
-			    archive_error_string(in->a));
+			if (in->read_errno != 0)
+				cdr_warn("%s: read error: %s", in->path,
+				    strerror(in->read_errno));
+			else
+				cdr_warn("%s: %s", in->name ? in->name :
+				    in->path, archive_error_string(in->a));
 			in->at_end = 1;
 			return -1;
 		}

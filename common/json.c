@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -34,6 +35,7 @@ static const char *scan_string(const char *p, const char *end, int *esc,
 static const char *scan_number(const char *p, const char *end);
 static int dup_key(const struct cdr_record *rec, const struct level *lv,
     uint32_t self);
+static uint32_t first_dup(const struct cdr_record *rec, uint32_t obj);
 static int hexval(int c);
 
 static int
@@ -281,6 +283,95 @@ key_bit(const char *k, uint32_t n)
 	return UINT64_C(1) << (h & 63);
 }
 
+/*
+ * Objects with more members than this are checked for duplicate names
+ * once, when they close, by sorting hashes of the names: the Bloom filter
+ * is full by then, and comparing every name with all earlier ones would
+ * make a record of 100000 members cost minutes.
+ */
+#define DUP_LINEAR 64
+
+struct key_ref {
+	uint64_t	hash;		/* FNV-1a of the unescaped name */
+	uint32_t	node;
+};
+
+static int
+key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* Whether two member nodes have the same name, escapes undone. */
+static int
+same_key(const struct cdr_node *o, const struct cdr_node *s,
+    struct cdr_buf *a, struct cdr_buf *b)
+{
+	if (!((o->flags | s->flags) & CDR_N_KEY_ESC))
+		return o->klen == s->klen &&
+		    memcmp(o->key, s->key, s->klen) == 0;
+	cdr_buf_reset(a);
+	cdr_buf_reset(b);
+	return cdr_json_unescape(o->key, o->klen, a) == 0 &&
+	    cdr_json_unescape(s->key, s->klen, b) == 0 &&
+	    a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/*
+ * The first member of object node obj (in order) whose name an earlier
+ * member has, or 0.
+ */
+static uint32_t
+first_dup(const struct cdr_record *rec, uint32_t obj)
+{
+	struct cdr_buf a = CDR_BUF_INIT, b = CDR_BUF_INIT;
+	struct key_ref *refs;
+	uint32_t n = 0, i, j, k, c, found = 0;
+
+	refs = cdr_xreallocarray(NULL, rec->nodes[obj].nchild, sizeof(*refs));
+	for (c = obj + 1; c != 0 && n < rec->nodes[obj].nchild;
+	    c = rec->nodes[c].next) {
+		const struct cdr_node *m = &rec->nodes[c];
+		const unsigned char *k0 = (const unsigned char *)m->key;
+		size_t kn = m->klen, x;
+		uint64_t h = UINT64_C(14695981039346656037);
+
+		if (m->flags & CDR_N_KEY_ESC) {
+			cdr_buf_reset(&a);
+			if (cdr_json_unescape(m->key, m->klen, &a) == 0) {
+				k0 = (const unsigned char *)a.p;
+				kn = a.len;
+			}
+		}
+		for (x = 0; x < kn; x++)
+			h = (h ^ k0[x]) * UINT64_C(1099511628211);
+		refs[n].hash = h;
+		refs[n++].node = c;
+	}
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && refs[j].hash == refs[i].hash; j++)
+			;
+		/* Within equal hashes, in member order. */
+		for (k = i + 1; k < j; k++)
+			for (c = i; c < k; c++)
+				if (same_key(&rec->nodes[refs[c].node],
+				    &rec->nodes[refs[k].node], &a, &b)) {
+					if (found == 0 || refs[k].node < found)
+						found = refs[k].node;
+					break;
+				}
+	}
+	cdr_buf_free(&a);
+	cdr_buf_free(&b);
+	free(refs);
+	return found;
+}
+
 /* Whether node self's key equals an earlier sibling's. */
 static int
 dup_key(const struct cdr_record *rec, const struct level *lv, uint32_t self)
@@ -292,17 +383,7 @@ dup_key(const struct cdr_record *rec, const struct level *lv, uint32_t self)
 
 	for (i = lv->node + 1; i != self && i != 0; i = rec->nodes[i].next) {
 		o = &rec->nodes[i];
-		if (!((o->flags | s->flags) & CDR_N_KEY_ESC)) {
-			if (o->klen == s->klen &&
-			    memcmp(o->key, s->key, s->klen) == 0)
-				return 1;
-			continue;
-		}
-		cdr_buf_reset(&a);
-		cdr_buf_reset(&b);
-		if (cdr_json_unescape(o->key, o->klen, &a) == 0 &&
-		    cdr_json_unescape(s->key, s->klen, &b) == 0 &&
-		    a.len == b.len && memcmp(a.p, b.p, a.len) == 0) {
+		if (same_key(o, s, &a, &b)) {
 			dup = 1;
 			break;
 		}
@@ -364,7 +445,8 @@ value:
 			rec->nodes[top->last].next = self;
 		top->last = self;
 		rec->nodes[top->node].nchild++;
-		if (top->is_object) {
+		if (top->is_object &&
+		    rec->nodes[top->node].nchild <= DUP_LINEAR) {
 			bit = key_bit(key, klen);
 			/* Escaped names hash differently: always compare. */
 			if (((bloom & bit) || kesc) && dup_key(rec, top, self))
@@ -502,6 +584,12 @@ member:
 close:
 	nd = &rec->nodes[top->node];
 	nd->vlen = (uint32_t)(p + 1 - nd->val);
+	if (top->is_object && nd->nchild > DUP_LINEAR &&
+	    (self = first_dup(rec, top->node)) != 0) {
+		nd = &rec->nodes[self];
+		return fail(rec, nd->key - 1, "duplicate key \"%.*s\"",
+		    (int)(nd->klen > 60 ? 60 : nd->klen), nd->key);
+	}
 	p++;
 	depth--;
 	if (depth > 0) {

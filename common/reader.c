@@ -671,8 +671,10 @@ csv_split(struct cdr_reader *r, struct cdr_record *rec, int for_header)
 			k = (size_t)(p - cs);
 		}
 		if (for_header) {
-			names = cdr_xreallocarray(names, ncell + 1,
-			    sizeof(*names));
+			/* Full when ncell is a power of two: double. */
+			if ((ncell & (ncell - 1)) == 0)
+				names = cdr_xreallocarray(names,
+				    ncell ? ncell * 2 : 1, sizeof(*names));
 			cdr_buf_reset(&name);
 			if (esc) {
 				const char *s = cs, *e = cs + k, *q;

@@ -2,7 +2,8 @@
 # Progress meters under a real terminal: each long-running tool runs in a
 # pty (util-linux script(1), package bsdutils) with stdout to a file.  On
 # the terminal: a meter redrawn with "\r", cleared before the one summary
-# line; --no-progress drops the meter, -q the summary line.  stdout holds
+# line; --no-progress drops the meter, -q the summary line and the meter
+# (unless --progress).  stdout holds
 # the same bytes as without a terminal, and a stderr that is not a terminal
 # gets the summary line only.  CDR_PROGRESS_INTERVAL=0 makes the meter draw
 # at every record, so small inputs are enough.
@@ -97,7 +98,7 @@ meter_lines() {
 	done
 }
 
-@test "tty: --no-progress drops the meter and keeps the summary, -q drops the summary" {
+@test "tty: --no-progress drops the meter and keeps the summary, -q drops both unless --progress" {
 	local t
 	for t in $TOOLS; do
 		in_pty "np.$t" "out.$t" "$t" --no-progress
@@ -108,16 +109,20 @@ meter_lines() {
 		[[ $(tr -d '\r\n' < "np.$t") =~ $(summary "$t") ]] ||
 			fail "$t --no-progress: $(cat -v "np.$t")"
 
+		# -q: neither summary nor meter: the terminal stays empty.
 		in_pty "q.$t" "out.$t" "$t" -q
-		run grep -acE "$(summary "$t")" "q.$t"
+		[ ! -s "q.$t" ] || fail "$t -q wrote to the terminal: $(cat -v "q.$t")"
+
+		# -q --progress: the meter, cleared at the end, and no summary.
+		in_pty "qp.$t" "out.$t" "$t" -q --progress
+		run grep -acE "$(summary "$t")" "qp.$t"
 		assert_output 0
-		# -q keeps the meter (it is not a summary), and clears it at the end.
-		run meter_lines "$t" "q.$t"
-		[ "${#lines[@]}" -ge 3 ] || fail "$t -q: no meter"
+		run meter_lines "$t" "qp.$t"
+		[ "${#lines[@]}" -ge 3 ] || fail "$t -q --progress: no meter"
 		local rest
-		rest=$(tr -d '\n' < "q.$t" | sed -E 's/.*(MB|rec\/s)//')
+		rest=$(tr -d '\n' < "qp.$t" | sed -E 's/.*(MB|rec\/s)//')
 		[[ $rest =~ ^[$'\r'\ ]+$ ]] ||
-			fail "$t -q: the meter was left on the terminal: $(cat -v <<< "$rest")"
+			fail "$t -q --progress: the meter was left on the terminal: $(cat -v <<< "$rest")"
 
 		in_pty "qn.$t" "out.$t" "$t" -q --no-progress
 		[ ! -s "qn.$t" ] || fail "$t -q --no-progress wrote to the terminal: $(cat -v "qn.$t")"

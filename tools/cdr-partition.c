@@ -189,7 +189,7 @@ usage(FILE *fp)
 "      --max-record SIZE    longest record accepted (default 256M)\n"
 "      --progress           show progress on stderr (default: on a terminal)\n"
 "      --no-progress        never show progress\n"
-"  -q, --quiet              no summary line on stderr\n"
+"  -q, --quiet              no summary line, no meter (unless --progress)\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n"
 "\n"
@@ -725,7 +725,8 @@ main(int argc, char **argv)
 	ropts.format = r.in_fmt;
 	ropts.max_record = r.max_record;
 	r.reader = cdr_reader_new(&ropts);
-	cdr_progress_start(r.progress, "partitioning");
+	cdr_progress_start(r.quiet && r.progress == CDR_PROGRESS_AUTO ?
+	    CDR_PROGRESS_OFF : r.progress, "cdr-partition");
 	for (i = 0; i < nfiles; i++) {
 		/* The reader has said why; nothing is committed. */
 		if (cdr_reader_open(r.reader, files[i]) != 0)

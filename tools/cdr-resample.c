@@ -221,7 +221,7 @@ usage(FILE *fp)
 "                               (default 0)\n"
 "      --stats FILE             counts as JSON\n"
 "      --progress, --no-progress\n"
-"  -q, --quiet                  no summary line\n"
+"  -q, --quiet                  no summary line, no meter (unless --progress)\n"
 "  -h, --help                   this help\n"
 "  -V, --version                version and library versions\n");
 }
@@ -633,10 +633,22 @@ emit(struct resample *s, struct job *j)
 		cdr_out_puts(o, "null");
 	}
 	put_string(o, "status", status_name(r->status));
-	if (r->output != NULL && r->status != FS_FAILED)
+	if (r->output != NULL && r->status != FS_FAILED) {
 		put_string(o, "output", r->output);
-	if (r->kept != NULL && r->status != FS_FAILED)
+		if (!cdr_utf8_valid(r->output, strlen(r->output))) {
+			cdr_out_puts(o, ",\"output_base64\":\"");
+			cdr_write_base64(o, r->output, strlen(r->output));
+			cdr_out_putc(o, '"');
+		}
+	}
+	if (r->kept != NULL && r->status != FS_FAILED) {
 		put_string(o, "kept", r->kept);
+		if (!cdr_utf8_valid(r->kept, strlen(r->kept))) {
+			cdr_out_puts(o, ",\"kept_base64\":\"");
+			cdr_write_base64(o, r->kept, strlen(r->kept));
+			cdr_out_putc(o, '"');
+		}
+	}
 	if (r->in.set || r->in.bytes > 0)
 		put_fmt(o, "in", &r->in, 1);
 	if (r->out.set)
@@ -981,7 +993,8 @@ main(int argc, char **argv)
 				    "paths there)");
 	}
 	setup(&s);
-	cdr_progress_start(s.progress, "cdr-resample");
+	cdr_progress_start(s.quiet && s.progress == CDR_PROGRESS_AUTO ?
+	    CDR_PROGRESS_OFF : s.progress, "cdr-resample");
 	start_threads(&s);
 	if (s.from_list) {
 		if (optind == argc)

@@ -191,7 +191,7 @@ usage(FILE *fp)
 "      --stats FILE         counts, groups and state bytes as JSON\n"
 "      --max-record SIZE    longest record (default 256M)\n"
 "      --progress, --no-progress\n"
-"  -q, --quiet              no summary line\n"
+"  -q, --quiet              no summary line, no meter (unless --progress)\n"
 "  -h, --help               this help\n"
 "  -V, --version            version and library versions\n");
 }
@@ -1019,7 +1019,8 @@ main(int argc, char **argv)
 		if (pthread_create(&r.idle_thread, NULL, idle_main, &r) != 0)
 			cdr_die(CDR_EXIT_IO, "cannot start a thread");
 	}
-	cdr_progress_start(r.progress, "cdr-rollup");
+	cdr_progress_start(r.quiet && r.progress == CDR_PROGRESS_AUTO ?
+	    CDR_PROGRESS_OFF : r.progress, "cdr-rollup");
 	if (optind == argc)
 		run_source(&r, "-", rd);
 	for (i = optind; i < argc; i++)

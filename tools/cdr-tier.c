@@ -121,6 +121,10 @@ static void result(struct tier *t, const char *path, const char *action,
     const char *res, const char *why);
 static void run_packs(struct tier *t);
 static int safe_name(const char *name);
+static const char *unsafe_place(const struct cdr_record *rec, const char *path,
+    size_t pn, int keyed, struct cdr_buf *b1, struct cdr_buf *b2);
+static int climbs(const char *path);
+static char *link_on_way(const char *path, const char *to);
 
 static int
 safe_name_n(const char *s, size_t n)
@@ -628,6 +632,17 @@ scan_dir(struct tier *t, const char *root, const char *rel)
 			free(names[i]);
 			continue;
 		}
+		/*
+		 * JSON cannot carry such a name exactly: a plan would act on
+		 * another name (or on another file).  Leave it, and say so.
+		 */
+		if (!cdr_utf8_valid(name, strlen(name))) {
+			cdr_warn("%s/%s: name is not valid UTF-8 (not listed)",
+			    path, name);
+			t->failed++;
+			free(names[i]);
+			continue;
+		}
 		if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "",
 		    name) >= (int)sizeof sub ||
 		    (size_t)snprintf(full, sizeof full, "%s/%.*s", root,
@@ -772,13 +787,54 @@ field(const struct cdr_record *rec, const char *name, struct cdr_buf *b,
 	return cdr_value_str(&v, b, n);
 }
 
+/*
+ * Why an inventory record would take an action outside its tier, or NULL:
+ * rel must be a relative name without "..", path must be root/rel, and a
+ * listed object key (no root) must be relative without "..".  Returns
+ * "FIELD: reason".
+ */
+static const char *
+unsafe_place(const struct cdr_record *rec, const char *path, size_t pn,
+    int keyed, struct cdr_buf *b1, struct cdr_buf *b2)
+{
+	const char *root, *rel;
+	size_t on, rn;
+
+	if (pn == 0 || memchr(path, '\0', pn) != NULL)
+		return keyed ? "key: empty or holds a NUL byte" :
+		    "path: empty or holds a NUL byte";
+	rel = field(rec, "rel", b1, &rn);
+	root = field(rec, "root", b2, &on);
+	if (rel != NULL && !safe_name_n(rel, rn))
+		return "rel: not a relative path inside the tier "
+		    "(absolute, empty, or with a '..' component)";
+	if (rel != NULL && root != NULL) {
+		size_t k;
+
+		/* scan writes "hot/" as root "hot" and path "hot//rel". */
+		while (on > 1 && root[on - 1] == '/')
+			on--;
+		if (pn <= on || memcmp(path, root, on) != 0 ||
+		    (root[on - 1] != '/' && path[on] != '/'))
+			return "path: not root/rel";
+		for (k = on; k < pn && path[k] == '/'; k++)
+			;
+		if (pn - k != rn || memcmp(path + k, rel, rn) != 0)
+			return "path: not root/rel";
+	}
+	if (keyed && !safe_name_n(path, pn))
+		return "key: not a relative key (absolute, empty, or with a "
+		    "'..' component)";
+	return NULL;
+}
+
 static void
 run_plan(struct tier *t, int argc, char **argv)
 {
 	struct cdr_reader_opts ro = { 0 };
 	struct cdr_reader *r;
 	struct cdr_record *rec;
-	struct cdr_buf b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
+	struct cdr_buf b1 = { 0 }, b2 = { 0 }, b3 = { 0 }, b4 = { 0 };
 	char *stdin_arg[] = { "-" };
 	const char *move_dir = NULL;
 
@@ -798,9 +854,10 @@ run_plan(struct tier *t, int argc, char **argv)
 			continue;
 		}
 		while ((rc = cdr_reader_next(r, &rec)) == 1) {
-			const char *path, *tiername, *date, *fmt, *rel;
+			const char *path, *tiername, *date, *fmt, *rel, *bad;
 			size_t pn, tn, dn, fn, rn;
 			int64_t day, age;
+			int keyed;
 			char reason[128];
 			const char *action = "keep";
 
@@ -811,6 +868,7 @@ run_plan(struct tier *t, int argc, char **argv)
 				continue;
 			}
 			path = field(rec, "path", &b1, &pn);
+			keyed = path == NULL;
 			if (path == NULL)
 				path = field(rec, "key", &b1, &pn);
 			tiername = field(rec, "tier", &b2, &tn);
@@ -829,6 +887,13 @@ run_plan(struct tier *t, int argc, char **argv)
 				cdr_warn("%s:%llu: no path or no date",
 				    rec->source,
 				    (unsigned long long)rec->lineno);
+				t->failed++;
+				continue;
+			}
+			if ((bad = unsafe_place(rec, path, pn, keyed, &b3,
+			    &b4)) != NULL) {
+				cdr_warn("%s:%llu: %s", rec->source,
+				    (unsigned long long)rec->lineno, bad);
 				t->failed++;
 				continue;
 			}
@@ -902,6 +967,7 @@ run_plan(struct tier *t, int argc, char **argv)
 	free(b1.p);
 	free(b2.p);
 	free(b3.p);
+	free(b4.p);
 }
 
 /* ---- apply ---- */
@@ -1117,7 +1183,7 @@ resample_file(struct tier *t, const char *path, const char **why)
 {
 	char prog[PATH_MAX];
 	pid_t pid;
-	int st;
+	int st = 0;
 
 	if ((size_t)snprintf(prog, sizeof prog, "%.*s/cdr-resample",
 	    (int)(sizeof prog - 16), t->self_dir) >= sizeof prog ||
@@ -1139,10 +1205,87 @@ resample_file(struct tier *t, const char *path, const char **why)
 	}
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
+		/* Its I/O error (it named the file) is ours too. */
+		if (!WIFEXITED(st) || WEXITSTATUS(st) == CDR_EXIT_IO)
+			t->status = CDR_EXIT_IO;
 		*why = "cdr-resample failed";
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Whether path has a ".." component after its leading ones: a plan line
+ * that climbs out of the tree it names (cdr-tier plan never writes one).
+ */
+static int
+climbs(const char *path)
+{
+	const char *p = path;
+	int lead = 1;
+
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		int dots = n == 2 && p[0] == '.' && p[1] == '.';
+
+		if (dots && !lead)
+			return 1;
+		if (n > 0 && !dots && !(n == 1 && p[0] == '.'))
+			lead = 0;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * The first symbolic link (malloc'd) on the way to the recording: the
+ * source itself, or a directory of the path both share below their tiers
+ * (the rel that plan put after the tier directories), on either side.
+ * scan never lists links, so one here was planted after the scan and
+ * could carry a move or a removal outside the tiers.  NULL if none.
+ */
+static char *
+link_on_way(const char *path, const char *to)
+{
+	struct stat st;
+	size_t a = strlen(path), b = to ? strlen(to) : 0;
+	const char *side[2];
+	size_t cut[2];
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return cdr_xstrdup(path);
+	if (to == NULL)
+		return NULL;
+	while (a > 0 && b > 0 && path[a - 1] == to[b - 1]) {
+		a--;
+		b--;
+	}
+	/* Start the shared part at a component boundary. */
+	while (path[a] != '\0' && !((a == 0 || path[a - 1] == '/') &&
+	    (b == 0 || to[b - 1] == '/'))) {
+		a++;
+		b++;
+	}
+	side[0] = path;
+	side[1] = to;
+	cut[0] = a;
+	cut[1] = b;
+	for (int i = 0; i < 2; i++) {
+		const char *s = side[i];
+
+		for (const char *e = strchr(s + cut[i], '/'); e != NULL;
+		    e = strchr(e + 1, '/')) {
+			char *d = cdr_xstrndup(s, (size_t)(e - s));
+
+			if (lstat(d, &st) == 0 && S_ISLNK(st.st_mode))
+				return d;
+			free(d);
+		}
+	}
+	return NULL;
 }
 
 static void
@@ -1167,9 +1310,10 @@ run_apply(struct tier *t, int argc, char **argv)
 			continue;
 		}
 		while ((rc = cdr_reader_next(r, &rec)) == 1) {
-			const char *p, *a, *to, *why = NULL;
+			const char *p, *a, *to, *why = NULL, *bad;
 			size_t pn, an, tn;
-			char *path, *action, *dst = NULL;
+			char *path, *action, *dst = NULL, *lk;
+			char linkwhy[PATH_MAX + 64];
 			int res = 0;
 
 			if (rec->bad) {
@@ -1193,6 +1337,33 @@ run_apply(struct tier *t, int argc, char **argv)
 			if (to)
 				dst = cdr_xstrndup(to, tn);
 			if (strcmp(action, "keep") == 0) {
+				free(path);
+				free(action);
+				free(dst);
+				continue;
+			}
+			/* A hand-made or tampered plan line: refuse it. */
+			bad = NULL;
+			if (*path == '\0' || strlen(path) != pn || climbs(path))
+				bad = "path: empty, a NUL byte or a '..' after "
+				    "the start";
+			else if (dst != NULL && (*dst == '\0' ||
+			    strlen(dst) != tn || climbs(dst)))
+				bad = "to: empty, a NUL byte or a '..' after "
+				    "the start";
+			else if (!t->dry_run &&
+			    (lk = link_on_way(path, dst)) != NULL) {
+				snprintf(linkwhy, sizeof linkwhy, "%s: %s is a "
+				    "symbolic link (not followed)",
+				    strncmp(lk, path, strlen(lk)) == 0 ? "path" :
+				    "to", lk);
+				free(lk);
+				bad = linkwhy;
+			}
+			if (bad != NULL) {
+				cdr_warn("%s:%llu: %s", rec->source,
+				    (unsigned long long)rec->lineno, bad);
+				result(t, path, action, "failed", bad);
 				free(path);
 				free(action);
 				free(dst);
@@ -1259,6 +1430,13 @@ run_apply(struct tier *t, int argc, char **argv)
 			}
 			if (res >= 0)
 				journal(t, "done\t%s\t%s\n", action, path);
+			else if ((strcmp(action, "move") == 0 && dst) ||
+			    strcmp(action, "expire") == 0) {
+				/* A file system error, not a plan error: 3. */
+				cdr_warn("%s: %s%s%s: %s", path, action,
+				    dst ? " to " : "", dst ? dst : "", why);
+				t->status = CDR_EXIT_IO;
+			}
 			result(t, path, action, res < 0 ? "failed" :
 			    res > 0 ? "skipped" : "done", why);
 			free(path);
@@ -1535,6 +1713,8 @@ fail:
 		unlink(tmp);
 		cdr_out_untrack_tmp(tmp);
 	}
+	cdr_warn("%s: %s", to, whybuf);
+	t->status = CDR_EXIT_IO;
 	for (size_t i = 0; i < n; i++)
 		result(t, g[i].path, "archive", "failed", whybuf);
 }
@@ -1639,9 +1819,16 @@ run_restore(struct tier *t, int argc, char **argv)
 			continue;
 		}
 		if (archive_write_header(disk, e) != ARCHIVE_OK) {
-			cdr_warn("%s: %s", name, archive_error_string(disk));
-			result(t, name, "restore", "failed",
-			    archive_error_string(disk));
+			char whybuf[512];
+
+			/* libarchive's text names the file, not why. */
+			snprintf(whybuf, sizeof whybuf, "%s%s%s",
+			    archive_error_string(disk),
+			    archive_errno(disk) > 0 ? ": " : "",
+			    archive_errno(disk) > 0 ?
+			    strerror(archive_errno(disk)) : "");
+			cdr_warn("%s: %s: %s", t->archive_path, name, whybuf);
+			result(t, name, "restore", "failed", whybuf);
 			continue;
 		}
 		{

@@ -87,6 +87,7 @@ static void reject(struct state *st, const struct cdr_record *rec);
 static void process(struct state *st, struct cdr_record *rec);
 static void write_manifest(struct state *st);
 static void report(const struct state *st);
+static int is_dot_name(const char *path);
 
 static void
 usage(FILE *fp)
@@ -145,7 +146,7 @@ usage(FILE *fp)
 "  -i, --input-format F    auto, ndjson or csv\n"
 "      --max-record SIZE   longest record (default 256M)\n"
 "      --progress, --no-progress  progress on stderr (default: a terminal)\n"
-"  -q, --quiet             no summary line\n"
+"  -q, --quiet             no summary line, no meter (unless --progress)\n"
 "  -h, --help              this help\n"
 "  -V, --version           version and libraries\n"
 "\n"
@@ -230,6 +231,16 @@ check_token(const char *opt, const char *s, char delim)
 		    "line break", opt, s);
 }
 
+/* Whether the last component of path is "." or "..": a directory. */
+static int
+is_dot_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base != NULL ? base + 1 : path;
+	return strcmp(base, ".") == 0 || strcmp(base, "..") == 0;
+}
+
 static void
 parse_options(struct state *st, int argc, char **argv)
 {
@@ -271,13 +282,7 @@ parse_options(struct state *st, int argc, char **argv)
 			cdr_out_finish();
 			exit(CDR_EXIT_OK);
 		case 'i':
-			if (strcmp(optarg, "auto") == 0)
-				st->ropts.format = CDR_FMT_AUTO;
-			else if (strcmp(optarg, "ndjson") == 0)
-				st->ropts.format = CDR_FMT_NDJSON;
-			else if (strcmp(optarg, "csv") == 0)
-				st->ropts.format = CDR_FMT_CSV;
-			else
+			if (cdr_format_parse(optarg, 1, &st->ropts.format) != 0)
 				cdr_usage_error("-i: unknown input format "
 				    "'%s' (auto, ndjson or csv)", optarg);
 			break;
@@ -466,7 +471,8 @@ parse_options(struct state *st, int argc, char **argv)
 	if (st->split > 0 && strcmp(st->output, "-") == 0)
 		cdr_usage_error("--split needs -o PREFIX");
 	if (st->split > 0 && (st->output[0] == '\0' ||
-	    st->output[strlen(st->output) - 1] == '/'))
+	    st->output[strlen(st->output) - 1] == '/' ||
+	    is_dot_name(st->output)))
 		cdr_usage_error("--split: -o needs a file name prefix, not a "
 		    "directory ('%s')", st->output);
 	if (st->gzip < 0) {
@@ -843,7 +849,8 @@ main(int argc, char **argv)
 		write_head(&st);
 
 	r = cdr_reader_new(&st.ropts);
-	cdr_progress_start(st.progress, "cdr-tocsv");
+	cdr_progress_start(st.quiet && st.progress == CDR_PROGRESS_AUTO ?
+	    CDR_PROGRESS_OFF : st.progress, "cdr-tocsv");
 	for (a = optind; a < argc || a == optind; a++) {
 		const char *path = a < argc ? argv[a] : "-";
 

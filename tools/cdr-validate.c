@@ -202,7 +202,7 @@ usage(FILE *fp)
 "      --max-record SIZE    longest record (default 256M)\n"
 "      --replay             decode dead-letter files back into records\n"
 "      --progress, --no-progress\n"
-"  -q, --quiet              no summary line\n"
+"  -q, --quiet              no summary line, no meter (unless --progress)\n"
 "  -h, --help               this help\n"
 "  -V, --version            version and library versions\n");
 }
@@ -504,16 +504,20 @@ okey_add(struct okey *parent, const char *name, int column)
 	size_t n = dot ? (size_t)(dot - name) : strlen(name), i;
 	struct okey *k;
 
-	for (i = 0; i < parent->nkids; i++) {
+	/* Only a dotted name joins a group: no search for a plain one. */
+	for (i = 0; dot != NULL && i < parent->nkids; i++) {
 		k = &parent->kids[i];
-		if (strlen(k->name) == n && memcmp(k->name, name, n) == 0 &&
-		    dot != NULL && k->column < 0) {
+		if (k->column < 0 && strlen(k->name) == n &&
+		    memcmp(k->name, name, n) == 0) {
 			okey_add(k, dot + 1, column);
 			return;
 		}
 	}
-	parent->kids = cdr_xreallocarray(parent->kids, parent->nkids + 1,
-	    sizeof(*parent->kids));
+	/* Full when nkids is a power of two: grow by doubling. */
+	if ((parent->nkids & (parent->nkids - 1)) == 0)
+		parent->kids = cdr_xreallocarray(parent->kids,
+		    parent->nkids ? parent->nkids * 2 : 1,
+		    sizeof(*parent->kids));
 	k = &parent->kids[parent->nkids++];
 	memset(k, 0, sizeof(*k));
 	k->name = cdr_xstrndup(name, n);
@@ -1040,7 +1044,8 @@ main(int argc, char **argv)
 	}
 	ro.max_record = (size_t)v.max_record;
 	r = cdr_reader_new(&ro);
-	cdr_progress_start(v.progress, "cdr-validate");
+	cdr_progress_start(v.quiet && v.progress == CDR_PROGRESS_AUTO ?
+	    CDR_PROGRESS_OFF : v.progress, "cdr-validate");
 	if (optind == argc)
 		run_source(&v, "-", r);
 	for (i = optind; i < argc; i++)

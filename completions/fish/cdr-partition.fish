@@ -28,6 +28,6 @@ complete -c cdr-partition -l input-format -s i -r -x -d 'auto (default), ndjson 
 complete -c cdr-partition -l max-record -r -x -d 'longest record accepted (default 256M)'
 complete -c cdr-partition -l progress -d 'show progress on stderr (default: on a terminal)'
 complete -c cdr-partition -l no-progress -d 'never show progress'
-complete -c cdr-partition -l quiet -s q -d 'no summary line on stderr'
+complete -c cdr-partition -l quiet -s q -d 'no summary line, no meter (unless --progress)'
 complete -c cdr-partition -l help -s h -d 'show this help and exit'
 complete -c cdr-partition -l version -s V -d 'show the version and exit'

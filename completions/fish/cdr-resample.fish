@@ -21,6 +21,6 @@ complete -c cdr-resample -l max-errors -r -x -d 'failed files allowed before exi
 complete -c cdr-resample -l stats -r -F -d 'counts as JSON'
 complete -c cdr-resample -l progress
 complete -c cdr-resample -l no-progress
-complete -c cdr-resample -l quiet -s q -d 'no summary line'
+complete -c cdr-resample -l quiet -s q -d 'no summary line, no meter (unless --progress)'
 complete -c cdr-resample -l help -s h -d 'this help'
 complete -c cdr-resample -l version -s V -d 'version and library versions'

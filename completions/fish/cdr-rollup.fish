@@ -35,6 +35,6 @@ complete -c cdr-rollup -l stats -r -F -d 'counts, groups and state bytes as JSON
 complete -c cdr-rollup -l max-record -r -x -d 'longest record (default 256M)'
 complete -c cdr-rollup -l progress
 complete -c cdr-rollup -l no-progress
-complete -c cdr-rollup -l quiet -s q -d 'no summary line'
+complete -c cdr-rollup -l quiet -s q -d 'no summary line, no meter (unless --progress)'
 complete -c cdr-rollup -l help -s h -d 'this help'
 complete -c cdr-rollup -l version -s V -d 'version and library versions'

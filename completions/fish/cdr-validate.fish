@@ -22,6 +22,6 @@ complete -c cdr-validate -l max-record -r -x -d 'longest record (default 256M)'
 complete -c cdr-validate -l replay -d 'decode dead-letter files back into records'
 complete -c cdr-validate -l progress
 complete -c cdr-validate -l no-progress
-complete -c cdr-validate -l quiet -s q -d 'no summary line'
+complete -c cdr-validate -l quiet -s q -d 'no summary line, no meter (unless --progress)'
 complete -c cdr-validate -l help -s h -d 'this help'
 complete -c cdr-validate -l version -s V -d 'version and library versions'

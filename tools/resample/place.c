@@ -364,6 +364,32 @@ relative(const struct place_opts *o, const char *path, struct file_result *r)
 	return rel;
 }
 
+/*
+ * The first directory below root on the way to rel that is a symbolic
+ * link (malloc'd), or NULL: a link planted inside the output tree must
+ * not carry files outside it.
+ */
+static char *
+link_below(const char *root, const char *rel)
+{
+	struct stat st;
+	size_t n = strlen(root);
+	char *p = cdr_xmalloc(n + strlen(rel) + 2);
+	const char *s;
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	for (s = strchr(rel, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		sprintf(p, "%.*s/%.*s", (int)n, root, (int)(s - rel), rel);
+		if (lstat(p, &st) != 0)
+			break;
+		if (S_ISLNK(st.st_mode))
+			return p;
+	}
+	free(p);
+	return NULL;
+}
+
 static char *
 join(const char *dir, const char *rel)
 {
@@ -420,10 +446,16 @@ keep_original(const struct place_opts *o, const char *rel, const char *src,
     int fd, const struct stat *st, struct file_result *r)
 {
 	struct stat kst;
-	char *kept = join(o->keep_dir, rel), *dir, *tmp = NULL;
+	char *kept = join(o->keep_dir, rel), *dir, *tmp = NULL, *bad;
 	int kfd, rc;
 
 	r->kept = kept;
+	if ((bad = link_below(o->keep_dir, rel)) != NULL) {
+		fail(r, FE_DATA, "path", "%s: a symbolic link inside the "
+		    "--keep-original directory is not followed", bad);
+		free(bad);
+		return -1;
+	}
 	dir = dir_of(kept);
 	rc = place_mkdirs(dir);
 	free(dir);
@@ -524,6 +556,13 @@ place_file(const struct place_opts *o, const char *path,
 	int fd = -1, tfd = -1, rc, same, copy = 0;
 
 	memset(r, 0, sizeof(*r));
+	/*
+	 * Where the output would go is a matter of the name alone: refuse a
+	 * path that leaves the output tree before opening (or reading) it.
+	 */
+	if ((o->in_place ? o->keep_dir != NULL : o->output == NULL) &&
+	    relative(o, path, r) == NULL)
+		return;
 	if (o->in_place) {
 		if (lstat(path, &lst) != 0) {
 			fail(r, FE_IO, "io", "cannot open: %s",
@@ -615,6 +654,13 @@ place_file(const struct place_opts *o, const char *path,
 			if ((rel = relative(o, path, r)) == NULL)
 				goto out;
 			target = join(o->outdir, rel);
+			if ((dir = link_below(o->outdir, rel)) != NULL) {
+				fail(r, FE_DATA, "path", "%s: a symbolic link "
+				    "inside the output directory is not "
+				    "followed", dir);
+				free(dir);
+				goto out;
+			}
 			dir = dir_of(target);
 			rc = place_mkdirs(dir);
 			free(dir);
@@ -626,6 +672,16 @@ place_file(const struct place_opts *o, const char *path,
 		}
 		r->output = cdr_xstrdup(target);
 		if (lstat(target, &lst) == 0) {
+			/*
+			 * A WAV file is committed by rename, which would
+			 * replace a device node (-f -o /dev/full as root)
+			 * rather than write to it.
+			 */
+			if (!S_ISREG(lst.st_mode) && !S_ISLNK(lst.st_mode)) {
+				fail(r, FE_IO, "io", "%s: not a regular file",
+				    target);
+				goto out;
+			}
 			if (same_file(&lst, &st)) {
 				fail(r, FE_DATA, "exists", "the output is the "
 				    "input (use --in-place)");

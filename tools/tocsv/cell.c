@@ -82,6 +82,8 @@ static int fast_utc_time(const struct fmt *f, const char *s, size_t n,
     struct cdr_buf *out);
 static void put_time(const struct fmt *f, enum ctype type, cdr_time_t t,
     struct cdr_buf *out);
+static int out_of_years(const struct fmt *f, cdr_time_t t,
+    const struct scalar *sc, const char **check, char *why, size_t whylen);
 static int write_time(const struct fmt *f, const struct column *c,
     const struct scalar *sc, struct cdr_buf *out, const char **check,
     char *why, size_t whylen);
@@ -624,6 +626,30 @@ put_time(const struct fmt *f, enum ctype type, cdr_time_t t,
 	put_word(f, buf, k, out);
 }
 
+/*
+ * Whether t, in range in UTC, is not as a local time of --tz (9999-12-31
+ * in Asia/Kolkata is year 10000): no loader reads a 5-digit or negative
+ * year.
+ */
+static int
+out_of_years(const struct fmt *f, cdr_time_t t, const struct scalar *sc,
+    const char **check, char *why, size_t whylen)
+{
+	struct cdr_civil cv;
+	char v[64];
+
+	if (f->tz_utc)
+		return 0;
+	cdr_time_civil(t, cdr_tz_offset(f->tz, t), &cv);
+	if (cv.year >= 0 && cv.year <= 9999)
+		return 0;
+	*check = "range";
+	clip(sc->p, sc->n, v, sizeof(v));
+	snprintf(why, whylen, "timestamp %s is out of the years 0000-9999 in "
+	    "time zone %s", v, cdr_tz_name(f->tz));
+	return 1;
+}
+
 static int
 write_time(const struct fmt *f, const struct column *c,
     const struct scalar *sc, struct cdr_buf *out, const char **check,
@@ -646,6 +672,8 @@ write_time(const struct fmt *f, const struct column *c,
 		snprintf(why, whylen, "not a timestamp: %s (%s)", v, reason);
 		return -1;
 	}
+	if (out_of_years(f, t, sc, check, why, whylen))
+		return -1;
 	put_time(f, c->type, t, out);
 	return 0;
 }
@@ -721,6 +749,9 @@ convert(const struct fmt *f, const struct column *c, const struct scalar *sc,
 					return 0;
 				if (cdr_time_parse(sc->p, sc->n, CDR_TP_ISO,
 				    f->in_tz, &t, &reason) == 0) {
+					if (out_of_years(f, t, sc, check, why,
+					    whylen))
+						return -1;
 					put_time(f, CT_TIMESTAMP, t, out);
 					return 0;
 				}
