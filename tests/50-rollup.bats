@@ -582,3 +582,16 @@ t9,,1'
 	run R --max-memory lots many.ndjson
 	assert_failure 2
 }
+
+@test "rollup: a window whose local start or end is outside the years 0000-9999 is a rejected record" {
+	printf '%s\n' '{"t":"9999-12-31T20:00:00Z"}' '{"t":"9999-12-30T20:00:00Z"}' \
+		'{"t":"9999-12-30T10:00:00Z"}' >edge.ndjson
+	run R --every 1d --tz Asia/Kolkata --time t --agg n=count --max-error-rate 100% \
+		--dead-letter dl.ndjson -o out.ndjson edge.ndjson
+	assert_success
+	assert_output --partial '3 read, 1 written, 2 rejected'
+	assert_equal "$(jq -c .line dl.ndjson | tr '\n' ' ')" '1 2 '
+	assert_equal "$(jq -r '.errors[0].message' dl.ndjson | sort -u)" \
+		'a window of this time falls outside the years 0000 to 9999'
+	assert_equal "$(jq -r .window_end out.ndjson)" '9999-12-31T00:00:00+05:30'
+}

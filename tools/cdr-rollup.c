@@ -515,7 +515,7 @@ setup(struct rollup *r)
 	if (r->tz_name != NULL) {
 		r->tz = cdr_tz_load(r->tz_name, err, sizeof(err));
 		if (r->tz == NULL)
-			cdr_usage_error("--tz %s: %s", r->tz_name, err);
+			cdr_usage_error("--tz %.256s: %s", r->tz_name, err);
 		r->tz_utc = strcmp(r->tz_name, "UTC") == 0 ||
 		    strcmp(r->tz_name, "Z") == 0;
 	} else {
@@ -680,6 +680,27 @@ where_ok(struct rollup *r, const struct cdr_record *rec, char *err,
 	return rc;
 }
 
+/* Years within this of the ends of 0000..9999 get their windows checked. */
+#define EDGE_USEC (INT64_C(400) * 86400 * CDR_USEC_PER_SEC)
+
+/* Whether every window of t starts and ends within 0000..9999 in the zone. */
+static int
+windows_in_range(struct rollup *r, int64_t t)
+{
+	int64_t s, e;
+	size_t i;
+
+	for (i = 0; i < r->ngrains; i++) {
+		bucket(r, (int)i, t, &s, &e);
+		/* As written: local wall-clock times with 4-digit years. */
+		s += (int64_t)cdr_tz_offset(r->tz, s) * CDR_USEC_PER_SEC;
+		e += (int64_t)cdr_tz_offset(r->tz, e) * CDR_USEC_PER_SEC;
+		if (s < CDR_TIME_MIN || e > CDR_TIME_MAX)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 handle(struct rollup *r, struct cdr_record *rec)
 {
@@ -726,6 +747,12 @@ handle(struct rollup *r, struct cdr_record *rec)
 			return;
 		}
 		r->event_time = rc > 0 ? t : INT64_MIN;
+		if (rc > 0 && (t < CDR_TIME_MIN + EDGE_USEC ||
+		    t > CDR_TIME_MAX - EDGE_USEC) && !windows_in_range(r, t)) {
+			reject_record(r, rec, field, "time", "a window of this "
+			    "time falls outside the years 0000 to 9999");
+			return;
+		}
 	}
 	if (r->dim != NULL && r->dim->record_join)
 		dim_join_record(r);
