@@ -349,7 +349,7 @@ parse_options(struct rollup *r, int argc, char **argv)
 			need(cdr_parse_size(optarg, &r->max_record, &why) == 0,
 			    "--max-record", optarg, why);
 			need(r->max_record >= 16 && r->max_record < UINT32_MAX,
-			    "--max-record", optarg, "out of range (16..4G)");
+			    "--max-record", optarg, "must be at least 16 and below 4G");
 			break;
 		case OPT_MERGE:
 			r->merge = 1;

@@ -288,7 +288,7 @@ parse_options(struct validate *v, int argc, char **argv)
 			need(cdr_parse_size(optarg, &v->max_record, &why) == 0,
 			    "--max-record", optarg, why);
 			need(v->max_record >= 16 && v->max_record < UINT32_MAX,
-			    "--max-record", optarg, "out of range (16..4G)");
+			    "--max-record", optarg, "must be at least 16 and below 4G");
 			break;
 		case OPT_NORMALIZE:
 			v->normalize = 1;
