@@ -759,6 +759,11 @@ handle(struct rollup *r, struct cdr_record *rec)
 	cdr_buf_reset(&r->keybuf);
 	for (i = 0; i < r->nkeys; i++)
 		put_key_value(r, r->keys[i].field);
+	hash = key_hash(r->keybuf.p, r->keybuf.len);
+	/* The group's slot loads while the aggregates' inputs are read. */
+	if (r->ngrains == 0 && r->nwindows > 0 && r->windows[0]->nslot > 0)
+		__builtin_prefetch(&r->windows[0]->slot[hash &
+		    (r->windows[0]->nslot - 1)]);
 	if (agg_prepare(r, &field, why, sizeof(why)) != 0) {
 		reject_record(r, rec, field, field ? "type" : "jq", "%s", why);
 		return;
@@ -779,7 +784,6 @@ handle(struct rollup *r, struct cdr_record *rec)
 			}
 		}
 	}
-	hash = key_hash(r->keybuf.p, r->keybuf.len);
 	if (r->ngrains == 0) {
 		w = window_get(r, -1, 0, 0);
 		g = group_get(r, w, r->keybuf.p, r->keybuf.len, hash);
