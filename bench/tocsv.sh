@@ -104,6 +104,7 @@ import { DuckDBInstance } from '$DUCK/lib/index.js';
 const [,, input, output, threads, gzip] = process.argv;
 const inst = await DuckDBInstance.create(':memory:', { threads: threads });
 const con = await inst.connect();
+await con.run(\`SET threads = \${Number(threads)}\`);
 await con.run(\`COPY (SELECT * FROM read_json('\${input}', format='newline_delimited',
     columns=$DUCK_COLS)) TO '\${output}' (FORMAT CSV, HEADER\${gzip === '1' ? ', COMPRESSION GZIP' : ''})\`);
 EOF
@@ -117,7 +118,7 @@ add() {
 q() { printf '%q' "$1"; }
 add "cdr-tocsv" "$(q "$TOCSV") -q -f -c $(q "$COLS") -o $(q "$OUT/tocsv.csv") $(q "$big")" "$OUT/tocsv.csv"
 add "cdr-tocsv stdout" "$(q "$TOCSV") -q -c $(q "$COLS") $(q "$big") > $(q "$OUT/tocsv-stdout.csv")" "$OUT/tocsv-stdout.csv"
-add "cdr-tocsv gzip split 2" "$(q "$TOCSV") -q -f -c $(q "$COLS") --split 2 -o $(q "$OUT/tocsv-part") $(q "$big")" "$OUT/tocsv-part.0000.csv.gz $OUT/tocsv-part.0001.csv.gz"
+add "cdr-tocsv gzip split 2 -j 2" "$(q "$TOCSV") -q -f -j 2 -c $(q "$COLS") --split 2 -o $(q "$OUT/tocsv-part") $(q "$big")" "$OUT/tocsv-part.0000.csv.gz $OUT/tocsv-part.0001.csv.gz"
 add "cdr-tocsv gzip split 2 -j 1" "$(q "$TOCSV") -q -f -j 1 -c $(q "$COLS") --split 2 -o $(q "$OUT/tocsv-part1") $(q "$big")" "$OUT/tocsv-part1.0000.csv.gz $OUT/tocsv-part1.0001.csv.gz"
 add "duckdb 1 thread" "node $(q "$OUT/duck.mjs") $(q "$big") $(q "$OUT/duck1.csv") 1 0" "$OUT/duck1.csv"
 add "duckdb 2 threads" "node $(q "$OUT/duck.mjs") $(q "$big") $(q "$OUT/duck2.csv") 2 0" "$OUT/duck2.csv"
@@ -165,13 +166,13 @@ print(n, h.hexdigest())
 EOF
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-declare -A MED MIN MAX RSS
+declare -A MED MIN MAX RSS CPU
 for i in "${!names[@]}"; do
 	n=${names[$i]}
 	echo "bench/tocsv: $n ($RUNS runs)" >&2
 	: >"$OUT/times"
 	for r in $(seq "$RUNS"); do
-		/usr/bin/time -f '%e %M' -o "$OUT/time1" bash -c "${cmds[$i]}" ||
+		/usr/bin/time -f '%e %M %U %S' -o "$OUT/time1" bash -c "${cmds[$i]}" ||
 			die "$n failed: ${cmds[$i]}"
 		tail -n 1 "$OUT/time1" >>"$OUT/times"
 	done
@@ -179,6 +180,8 @@ for i in "${!names[@]}"; do
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		print m, v[1], v[NR], r }')
 	MED[$n]=$med MIN[$n]=$mn MAX[$n]=$mx RSS[$n]=$rss
+	CPU[$n]=$(awk '{ print $3 + $4 }' "$OUT/times" | sort -g | awk '{ v[NR] = $1 } END {
+		print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -207,7 +210,32 @@ done
 # ---- report ----
 calc() { awk "BEGIN { printf \"$1\", ($2) }"; }
 ours=${MED[cdr-tocsv]}
-ours_gz=${MED["cdr-tocsv gzip split 2"]:-}
+ours_gz=${MED["cdr-tocsv gzip split 2 -j 2"]:-}
+# Each row against the cdr-tocsv run doing the same job with as many threads.
+declare -A REF=(
+	["duckdb 1 thread"]=cdr-tocsv ["duckdb 2 threads"]=cdr-tocsv
+	["duckdb gzip 1 thread"]="cdr-tocsv gzip split 2 -j 1"
+	["duckdb gzip 2 threads"]="cdr-tocsv gzip split 2 -j 2"
+	["jq @csv"]=cdr-tocsv ["mlr cut"]=cdr-tocsv ["cdr-tocsv stdout"]=cdr-tocsv
+)
+vs() {	# vs NAME: "2.8x, CPU 3.1x (cdr-tocsv ...)" or "-"
+	local r=${REF[$1]:-}
+	if [ -n "$r" ] && [ -n "${MED[$r]:-}" ]; then
+		echo "$(calc %.1f "${MED[$1]} / ${MED[$r]}")x, CPU $(calc %.1f "${CPU[$1]} / ${CPU[$r]}")x ($r)"
+	else
+		echo -
+	fi
+}
+cell() {	# cell NAME: the median, or "not run"
+	if [ -n "${MED[$1]:-}" ]; then printf '%.2f s' "${MED[$1]}"; else echo "not run"; fi
+}
+ratio() {	# ratio PEER OURS: wall time, and CPU time
+	if [ -n "${MED[$1]:-}" ] && [ -n "${MED[$2]:-}" ]; then
+		echo "$(calc %.1fx "${MED[$1]} / ${MED[$2]}") | $(calc %.1fx "${CPU[$1]} / ${CPU[$2]}")"
+	else
+		echo "- | -"
+	fi
+}
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 {
 	echo "# cdr-tocsv benchmark"
@@ -215,19 +243,33 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 	echo "- load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
-	echo "- input: $GEN_CMD: $NREC records, $(calc '%.1f' "$BYTES / 1e6") MB NDJSON"
-	echo "- method: each command $RUNS times in a row, median wall time (/usr/bin/time), peak RSS the largest"
+	echo "- input: $GEN_CMD: $NREC records, $(calc '%.1f' "$BYTES / 1e6") MB NDJSON ($(calc %.0f "$BYTES / $NREC") bytes a record)"
+	echo "- method: each command $RUNS times in a row, median wall time (/usr/bin/time), peak RSS the largest;" \
+	    "CPU s is the median user + system time of all its threads and processes, which other work on the machine disturbs less than wall time"
 	echo "- peers: DuckDB $DUCK_VERSION (@duckdb/node-api), $(jq --version), $(mlr --version)"
 	echo "- columns: $COLS (Miller: the 16 before meta, which it cannot write as JSON text)"
 	echo
-	echo "| command | median s | min s | max s | MB/s | records/s | peak RSS MB | vs cdr-tocsv | output |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+	echo "| command | median s | min s | max s | CPU s | MB/s | records/s | peak RSS MiB | time / cdr-tocsv's (same job, same threads) | output |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	for n in "${names[@]}"; do
-		printf '| %s | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.1fx | %s |\n' "$n" \
-			"${MED[$n]}" "${MIN[$n]}" "${MAX[$n]}" \
+		printf '| %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %s | %s |\n' "$n" \
+			"${MED[$n]}" "${MIN[$n]}" "${MAX[$n]}" "${CPU[$n]}" \
 			"$(calc '%f' "$BYTES / 1e6 / ${MED[$n]}")" "$(calc '%f' "$NREC / ${MED[$n]}")" \
-			"$(calc '%f' "${RSS[$n]} / 1024")" "$(calc '%f' "${MED[$n]} / $ours")" "${SAME[$n]}"
+			"$(calc '%f' "${RSS[$n]} / 1024")" "$(vs "$n")" "${SAME[$n]}"
 	done
+	echo
+	echo "## cdr-tocsv and DuckDB with 1 and 2 threads"
+	echo
+	echo "DuckDB runs with \`SET threads\` = 1 and 2 (and the same instance option); cdr-tocsv's"
+	echo "\`-j\` sets its compression threads, and plain CSV output has none (one thread in both columns)."
+	echo "DuckDB writes one .csv.gz file at its default level, cdr-tocsv two (--split 2) at level 6."
+	echo
+	echo "| job | threads | cdr-tocsv | DuckDB | DuckDB / cdr-tocsv, wall | CPU |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| NDJSON to CSV | 1 | $(cell cdr-tocsv) | $(cell "duckdb 1 thread") | $(ratio "duckdb 1 thread" cdr-tocsv) |"
+	echo "| NDJSON to CSV | 2 | $(cell cdr-tocsv) | $(cell "duckdb 2 threads") | $(ratio "duckdb 2 threads" cdr-tocsv) |"
+	echo "| NDJSON to CSV.gz | 1 | $(cell "cdr-tocsv gzip split 2 -j 1") | $(cell "duckdb gzip 1 thread") | $(ratio "duckdb gzip 1 thread" "cdr-tocsv gzip split 2 -j 1") |"
+	echo "| NDJSON to CSV.gz | 2 | $(cell "cdr-tocsv gzip split 2 -j 2") | $(cell "duckdb gzip 2 threads") | $(ratio "duckdb gzip 2 threads" "cdr-tocsv gzip split 2 -j 2") |"
 	echo
 	echo "## Bars"
 	echo
