@@ -20,7 +20,8 @@
 #
 # A late record is never lost: it goes to the --late file (cdr-rollup's dead
 # letter, replayable with cdr-validate --replay).  Exit status: that of
-# cdr-rollup (0, 1 rejected records, 2 usage, 3 I/O), or of tail.  It is a
+# cdr-rollup (0, also when records were late; 1 rejected records beyond its
+# error budget, 2 usage, 3 I/O), or of tail.  It is a
 # long-running job: realtime.cron restarts it every minute unless it is
 # already running (flock).
 set -euo pipefail
