@@ -93,6 +93,8 @@ static const struct tz_type *type_at(const struct cdr_tz *tz, int64_t s,
     int64_t *lo, int64_t *hi);
 static int64_t resolve_local(const struct cdr_tz *tz, int64_t local,
     int gap_to_transition);
+static int64_t resolve_from(const struct cdr_tz *tz, int64_t local,
+    int gap_to_transition, int64_t s);
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     CDR_PRINTF(3, 4);
 static const char *check_name(const char *name, int *badc);
@@ -331,8 +333,16 @@ cdr_tz_abbr(const struct cdr_tz *tz, cdr_time_t t)
 static int64_t
 resolve_local(const struct cdr_tz *tz, int64_t local, int gap_to_transition)
 {
+	return resolve_from(tz, local, gap_to_transition, local - MAX_UTOFF);
+}
+
+/* As resolve_local, looking only at instants from the span holding s on. */
+static int64_t
+resolve_from(const struct cdr_tz *tz, int64_t local, int gap_to_transition,
+    int64_t s)
+{
 	const struct tz_type *ty;
-	int64_t s = local - MAX_UTOFF, lo, hi, u;
+	int64_t lo, hi, u;
 	int32_t before = 0;
 
 	for (;;) {
@@ -1596,4 +1606,11 @@ cdr_grain_bucket(const struct cdr_grain *g, const struct cdr_tz *tz,
 	}
 	*start = resolve_local(tz, d0 * DAY_SECS, 1) * USEC;
 	*end = resolve_local(tz, d1 * DAY_SECS, 1) * USEC;
+	/*
+	 * Clocks set back across the bound (Alaska's date-line move of 1867)
+	 * show it twice; t, after the first time, ends at the second.
+	 */
+	if (*end <= t)
+		*end = resolve_from(tz, d1 * DAY_SECS, 1, floor_div(t, USEC)) *
+		    USEC;
 }

@@ -52,6 +52,9 @@ quit(int status)
 	static atomic_flag quitting = ATOMIC_FLAG_INIT;
 	static _Thread_local int quitting_here;
 
+	/* A harness's hook does not return: nothing is ending. */
+	if (cdr_die_hook != NULL)
+		cdr_die_hook(status);
 	/*
 	 * Two threads failing at once: the first one ends the program.  A
 	 * second exit() would end it while the first still runs the exit
@@ -64,8 +67,6 @@ quit(int status)
 			pause();
 	}
 	quitting_here = 1;
-	if (cdr_die_hook != NULL)
-		cdr_die_hook(status);
 	exit(status);
 }
 

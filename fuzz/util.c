@@ -220,7 +220,8 @@ track_free(const volatile void *p)
 	for (j = (i + 1) % TRACK_SLOTS; tracked[j] != NULL;
 	    j = (j + 1) % TRACK_SLOTS) {
 		k = track_slot(tracked[j]);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
 			tracked[i] = tracked[j];
 			tracked[j] = NULL;
 			i = j;

@@ -58,6 +58,7 @@ replay() {
 
 @test "replay: time" {
 	replay time "$FUZZ_DIR/corpus/time"
+	replay time "$FUZZ_DIR/regressions/time"
 }
 
 @test "replay: wav" {
