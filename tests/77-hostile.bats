@@ -294,6 +294,15 @@ EOF
 	[ "$(find box/rec/hot -type f | wc -l)" -eq 1 ]
 }
 
+@test "tier: restore reads tar only: an mtree spec naming local files is refused, nothing copied" {
+	mkdir -p box/target
+	printf '#mtree\n./leak type=file contents=/etc/hostname\n' >spec.mtree
+	run T restore -a spec.mtree -C box/target
+	assert_failure 3
+	assert_output --partial 'spec.mtree: Unrecognized archive format'
+	[ -z "$(ls -A box/target)" ]
+}
+
 @test "tier: restore writes only plain members inside the target, whatever the names and links" {
 	python3 - "$PWD" <<'EOF'
 import io, sys, tarfile

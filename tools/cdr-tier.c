@@ -1602,7 +1602,7 @@ pack_group(struct tier *t, struct pack *g, size_t n)
 			goto fail;
 		}
 		archive_read_support_filter_all(a);
-		archive_read_support_format_all(a);
+		archive_read_support_format_tar(a);
 		if (archive_read_open_filename(a, to, 1 << 16) != ARCHIVE_OK) {
 			why = archive_error_string(a);
 			archive_read_free(a);
@@ -1661,7 +1661,7 @@ pack_group(struct tier *t, struct pack *g, size_t n)
 	if ((a = archive_read_new()) == NULL)
 		cdr_die(CDR_EXIT_IO, "out of memory");
 	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
+	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, to, 1 << 16) != ARCHIVE_OK)
 		cdr_die(CDR_EXIT_IO, "%s: %s", to, archive_error_string(a));
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
@@ -1778,7 +1778,7 @@ run_restore(struct tier *t, int argc, char **argv)
 	    == NULL)
 		cdr_die(CDR_EXIT_IO, "out of memory");
 	archive_read_support_filter_all(a);
-	archive_read_support_format_all(a);
+	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, t->archive_path, 1 << 16) != ARCHIVE_OK)
 		cdr_die(CDR_EXIT_IO, "%s: %s", t->archive_path,
 		    archive_error_string(a));
