@@ -1604,7 +1604,11 @@ pack_group(struct tier *t, struct pack *g, size_t n)
 		archive_read_support_filter_all(a);
 		archive_read_support_format_tar(a);
 		if (archive_read_open_filename(a, to, 1 << 16) != ARCHIVE_OK) {
-			why = archive_error_string(a);
+			/* The message lives in a: keep a copy before freeing. */
+			snprintf(whybuf, sizeof whybuf, "%s",
+			    archive_error_string(a) ? archive_error_string(a) :
+			    "cannot read");
+			why = whybuf;
 			archive_read_free(a);
 			goto fail;
 		}
@@ -1706,7 +1710,8 @@ pack_group(struct tier *t, struct pack *g, size_t n)
 	journal(t, "done\tarchive\t%s\n", to);
 	return;
 fail:
-	snprintf(whybuf, sizeof whybuf, "%s", why ? why : "error");
+	if (why != whybuf)
+		snprintf(whybuf, sizeof whybuf, "%s", why ? why : "error");
 	if (w != NULL)
 		archive_write_free(w);
 	if (*tmp) {
