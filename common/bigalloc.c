@@ -13,6 +13,20 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 
 void *
+cdr_big_alloc(size_t bytes)
+{
+	void *p;
+
+	if (bytes < HUGE_PAGE)
+		return cdr_xmalloc(bytes);
+	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		cdr_die(CDR_EXIT_IO, "out of memory (%zu bytes)", bytes);
+	/* Advice only: without huge pages the memory works the same. */
+	(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+void *
 cdr_big_calloc(size_t n, size_t size)
 {
 	size_t bytes;
@@ -24,10 +38,7 @@ cdr_big_calloc(size_t n, size_t size)
 	if (bytes < HUGE_PAGE)
 		return cdr_xcalloc(n, size);
 	bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		cdr_die(CDR_EXIT_IO, "out of memory (%zu bytes)", bytes);
-	/* Advice only: without huge pages the array works the same. */
-	(void)madvise(p, bytes, MADV_HUGEPAGE);
+	p = cdr_big_alloc(bytes);
 	memset(p, 0, bytes);
 	return p;
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+/* As cdr_xmalloc (dies when out of memory); not zeroed. */
+void *cdr_big_alloc(size_t bytes);
 /* As cdr_xcalloc (dies when out of memory). */
 void *cdr_big_calloc(size_t n, size_t size);
 

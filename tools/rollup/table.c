@@ -6,7 +6,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -17,7 +16,6 @@
 #include "rollup.h"
 
 #define DAY_USEC (INT64_C(86400) * CDR_USEC_PER_SEC)
-#define HUGE_PAGE ((size_t)2 << 20)
 #define CHUNK_MAX ((size_t)32 << 20)
 
 static int64_t
@@ -216,15 +214,7 @@ group_alloc(struct window *w, size_t n)
 			cap = CHUNK_MAX;
 		while (cap < n)
 			cap *= 2;
-		if (cap >= HUGE_PAGE) {
-			if (posix_memalign(&p, HUGE_PAGE,
-			    sizeof(*c) + cap) != 0)
-				cdr_die(CDR_EXIT_IO, "out of memory");
-			(void)madvise(p, sizeof(*c) + cap, MADV_HUGEPAGE);
-		} else {
-			p = cdr_xmalloc(sizeof(*c) + cap);
-		}
-		c = p;
+		c = cdr_big_alloc(sizeof(*c) + cap);
 		c->next = w->chunks;
 		c->used = 0;
 		c->cap = cap;
