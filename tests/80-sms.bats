@@ -109,7 +109,7 @@ same_as_sql() {
 	local d=$BATS_FILE_TMPDIR
 	run "$PIPE" -z America/New_York -s state -d out1 "$d/day1.ndjson"
 	assert_success
-	[ -s state/messages.partial ] && [ -s state/dedupe.state ]
+	[ -s state/messages.partial ]
 	same_as_sql ev_day1 America/New_York out1
 	cp got.txt day1.txt
 	# A webhook retried across the cut: day 1's last click comes again.
@@ -154,14 +154,30 @@ same_json() {
 	same_json "$FX/day2.messages.ndjson" out2/messages.ndjson
 	same_json "$FX/day2.campaign-days.ndjson" out2/campaign-days.ndjson
 	[ ! -s out2/unsent.ndjson ]
-	# A horizon longer than the two days changes nothing, and the state
-	# then carries the horizon's clock.
-	run "$PIPE" -s hstate -H 30d -d hout1 "$FX/day1.ndjson"
+	# Both days again, in one batch, into the same state: all repeats.
+	cat "$FX/day1.ndjson" "$FX/day2.ndjson" >both.ndjson
+	cp state/messages.partial before.partial
+	run "$PIPE" -s state -d out3 both.ndjson
 	assert_success
-	run "$PIPE" -s hstate -H 30d -d hout2 "$FX/day2.ndjson"
+	same_json "$FX/day2.messages.ndjson" out3/messages.ndjson
+	same_json "$FX/day2.campaign-days.ndjson" out3/campaign-days.ndjson
+}
+
+@test "sms: a click without ip or user agent counts; its repeat does not" {
+	printf '%s\n' \
+	    '{"event":"sent","message_id":"m1","campaign_id":"c1","tenant_id":"t1","recipient":"+15551230001","sender":"+15550000000","sent_time":"2026-11-02T10:00:00Z","link_id":"L1","url":"https://x.example/L1","segments":1}' \
+	    '{"event":"click","message_id":"m1","campaign_id":"c1","tenant_id":"t1","link_id":"L1","click_time":"2026-11-02T10:05:00Z"}' \
+	    '{"event":"click","message_id":"m1","campaign_id":"c1","tenant_id":"t1","link_id":"L1","click_time":"2026-11-02T10:05:00Z"}' \
+	    '{"event":"click","message_id":"m1","campaign_id":"c1","tenant_id":"t1","link_id":"L1","click_time":"2026-11-02T10:05:00Z","ip":null,"user_agent":null}' \
+	    '{"event":"click","message_id":"m1","campaign_id":"c1","tenant_id":"t1","link_id":"L1","click_time":"2026-11-02T10:05:00Z","ip":"192.0.2.7"}' \
+	    '{"event":"click","message_id":"m1","campaign_id":"c1","tenant_id":"t1","link_id":"L1","click_time":"2026-11-02T10:06:00Z","ip":"192.0.2.7","user_agent":"curl/8"}' \
+	    >clicks.ndjson
+	run "$PIPE" -d out clicks.ndjson
 	assert_success
-	same_json "$FX/day2.messages.ndjson" hout2/messages.ndjson
-	same_json "$FX/day2.campaign-days.ndjson" hout2/campaign-days.ndjson
+	run jq -r '[.clicks, .engaged, .first_click, .last_click] | @tsv' out/messages.ndjson
+	assert_output "$(printf '3\ttrue\t2026-11-02T10:05:00Z\t2026-11-02T10:06:00Z')"
+	run jq -r '[.clickers, .clicks] | @tsv' out/campaign-days.ndjson
+	assert_output "$(printf '1\t3')"
 }
 
 @test "sms: a run whose input is beyond the error budget commits nothing" {
@@ -184,8 +200,8 @@ same_json() {
 	assert_output --partial 'usage: sms-campaign.sh'
 	run "$PIPE" -x -d out
 	assert_failure 2
-	# a horizon needs a state directory
-	run "$PIPE" -H 7d -d out
+	# -H (a de-duplication horizon) is not an option: repeats change nothing
+	run "$PIPE" -H 7d -s state -d out
 	assert_failure 2
 	run "$PIPE" -h
 	assert_success

@@ -3,7 +3,7 @@
 # click events (cdr-gen sms, or the three streams of a messaging platform),
 # with the cdrpipe tools alone.
 #
-# usage: sms-campaign.sh [-z zone] [-s state-dir [-H horizon]] [-e max-error-rate] -d out-dir [file...]
+# usage: sms-campaign.sh [-z zone] [-s state-dir] [-e max-error-rate] -d out-dir [file...]
 #
 # Reads the new events from the files (or standard input), in any order and
 # with duplicates, and writes to out-dir:
@@ -11,7 +11,8 @@
 #   messages.ndjson   one row per message: message_id, campaign_id, recipient,
 #                     sent_time, status and status_time (the latest receipt
 #                     wins, by receipt_time), error_code (of that receipt),
-#                     clicks, first_click, last_click, engaged (true/false)
+#                     clicks (distinct clicks), first_click, last_click,
+#                     engaged (true/false)
 #   campaign-days.ndjson
 #                     one row per campaign and day of sending in zone:
 #                     window_start, window_end, grain, campaign_id, sent,
@@ -30,23 +31,22 @@
 # Times are written in zone (-z, default UTC: an IANA name or +05:30).
 #
 # Incremental (-s state-dir): the state directory keeps, between runs, the
-# partial state of every message (messages.partial, cdr-rollup --partial)
-# and the keys of the events seen (dedupe.state, cdr-validate --state).
+# partial state of every message (messages.partial, cdr-rollup --partial).
 # Each run merges its events into that state, so a click or receipt that
 # arrives days after the message was sent updates the message row and the
 # row of the campaign and day it was sent.  The reports are always complete
 # (all days so far).  Run it once per batch of new events; a run that fails
-# commits nothing to state-dir, but a crash between the two renames at the
-# end would leave state-dir half updated: keep the input of the last run.
+# commits nothing to state-dir: the state is replaced by one rename, after
+# the reports, and a run cut short anywhere can simply be run again.
 #
-# Duplicates (a retried webhook repeats an event byte for byte) are dropped
-# by cdr-validate on the event's identifying fields.  Every event's key is
-# kept (dedupe.state, about 24 bytes an event) until it is older than the
-# horizon (-H, e.g. 30d: by each event's own time, sent, receipt or click
-# time), or for ever without -H.  A repeat older than the horizon cannot be
-# recognised and is counted again.  Every message's state is kept for ever
-# (messages.partial, about 0.4 KB a message): start a new state directory
-# once no more events can come for the old messages.
+# Duplicates (a retried webhook repeats an event byte for byte, within a
+# batch or in a later one) change nothing, because every aggregate of a
+# message is idempotent: earliest and latest values, first and last by
+# time, and clicks counted as distinct (click_time, ip, user_agent), a
+# missing or null ip or user agent counting as "".  Running the same batch
+# twice is safe, and no key of past events has to be kept: the state is
+# about 0.3 KB a message, kept for ever; start a new state directory once
+# no more events can come for the old messages.
 # Keep out-dir and state-dir on one file system, so that the final moves
 # are renames.
 #
@@ -70,16 +70,15 @@ fi
 
 prog=sms-campaign.sh
 usage() {
-	echo "usage: $prog [-z zone] [-s state-dir [-H horizon]] [-e max-error-rate] -d out-dir [file...]" >&2
+	echo "usage: $prog [-z zone] [-s state-dir] [-e max-error-rate] -d out-dir [file...]" >&2
 	exit 2
 }
 
-zone=UTC state='' out='' max_error_rate=1% horizon=''
-while getopts 'd:e:H:hs:z:' opt; do
+zone=UTC state='' out='' max_error_rate=1%
+while getopts 'd:e:hs:z:' opt; do
 	case $opt in
 	d) out=$OPTARG ;;
 	e) max_error_rate=$OPTARG ;;
-	H) horizon=$OPTARG ;;
 	h) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	s) state=$OPTARG ;;
 	z) zone=$OPTARG ;;
@@ -88,20 +87,16 @@ while getopts 'd:e:H:hs:z:' opt; do
 done
 shift $((OPTIND - 1))
 [ -n "$out" ] || usage
-[ -z "$horizon" ] || [ -n "$state" ] || usage
 
 mkdir -p "$out"
 [ -z "$state" ] || mkdir -p "$state"
 work=$(mktemp -d "${out%/}/.sms-campaign.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# An event is identified by these fields (a missing field, null and "" are
-# different keys); two events equal in all of them are one event sent twice.
-dedupe_keys=event,message_id,sent_time,receipt_time,status,error_code,click_time,ip,user_agent
-
 # Per message: receipts and clicks carry their time in fields of their own.
+# Every aggregate is idempotent (see Duplicates above).
 time_fields=sent_time,receipt_time,click_time
-message_aggs='recipient=first(recipient,sent_time),sent_time=min(sent_time),status=last(status,receipt_time),status_time=max(receipt_time),error_code=last(error_code,receipt_time),clicks=count(click_time),first_click=min(click_time),last_click=max(click_time),engaged=count(click_time)>0'
+message_aggs='recipient=first(recipient,sent_time),sent_time=min(sent_time),status=last(status,receipt_time),status_time=max(receipt_time),error_code=last(error_code,receipt_time),clicks=distinct(click_time,coalesce(ip,""),coalesce(user_agent,"")),first_click=min(click_time),last_click=max(click_time),engaged=clicks>0'
 
 # Per campaign and day of sending, from the message rows.  Conditions are
 # counted without jq (count_if(.status=="delivered") says the same, 4x
@@ -109,11 +104,6 @@ message_aggs='recipient=first(recipient,sent_time),sent_time=min(sent_time),stat
 # skip nulls, so count(1/(c)) counts the rows where c holds, and
 # distinct(recipient,1/(clicks>0)) counts the recipients with a click.
 campaign_aggs='sent=count,delivered=count(1/(status=="delivered")),failed=count(1/((status=="failed")+(status=="expired"))),delivery_rate=delivered/sent,clickers=distinct(recipient,1/(clicks>0)),clicks=sum(clicks),ctr=clickers/delivered,median_ttfc=median(first_click-sent_time)'
-
-dedupe_state=()
-[ -z "$state" ] || dedupe_state=(--state "$work/dedupe.state")
-[ -z "$horizon" ] || dedupe_state+=(--time "$time_fields" --horizon "$horizon")
-[ -z "$state" ] || [ ! -f "$state/dedupe.state" ] || cp "$state/dedupe.state" "$work/dedupe.state"
 
 # Campaign days from message rows (standard input).  A message whose sent
 # event has not come yet has no day: it waits in unsent.ndjson (as a dead
@@ -124,12 +114,12 @@ campaign_days() {
 		-o "$work/campaign-days.ndjson"
 }
 
-# 1. Validate and de-duplicate the new events, and fold them into partial
-#    states per message.  Without a state directory the message rows are
-#    written at once, and the campaign days are computed from them as they
-#    are written (tee), on the other processor.
+# 1. Validate the new events, and fold them into partial states per
+#    message.  Without a state directory the message rows are written at
+#    once, and the campaign days are computed from them as they are
+#    written (tee), on the other processor.
 validate() {
-	cdr-validate -q -s sms --dedupe "$dedupe_keys" "${dedupe_state[@]}" \
+	cdr-validate -q -s sms \
 		--dead-letter "$work/rejected.ndjson" --max-error-rate "$max_error_rate" "$@"
 }
 if [ -z "$state" ]; then
@@ -154,7 +144,7 @@ else
 		tee "$work/messages.ndjson" | campaign_days
 fi
 
-# 4. Commit: reports first, then the state.
+# 3. Commit: reports first, then the state.
 for f in messages.ndjson campaign-days.ndjson rejected.ndjson unsent.ndjson; do
 	if [ -f "$work/$f" ]; then
 		mv -f "$work/$f" "$out/$f"
@@ -164,5 +154,4 @@ for f in messages.ndjson campaign-days.ndjson rejected.ndjson unsent.ndjson; do
 done
 if [ -n "$state" ]; then
 	mv -f "$work/messages.partial" "$state/messages.partial"
-	mv -f "$work/dedupe.state" "$state/dedupe.state"
 fi

@@ -30,29 +30,53 @@ struct sum_st {
 	uint8_t	 scale;		/* largest scale added */
 };
 
-/* A stored value: min/max. */
+/*
+ * A stored value: min/max.  A number keeps m and d (as struct val), a
+ * boolean the same, a time its t in mt, a string its bytes (allocated).
+ */
 struct sval {
 	uint8_t	 kind;		/* VK_MISSING: none yet */
 	uint8_t	 exact;
 	int8_t	 scale;
-	uint32_t n;
-	int64_t	 m;
-	double	 d;
-	int64_t	 t;
-	char	*s;
+	uint32_t n;		/* string length */
+	int64_t	 mt;		/* m of a number, t of a time */
+	union {
+		double	 d;	/* a number */
+		char	*s;	/* a string */
+	} u;
 };
 
-/* Short values live in the state itself: no allocation, no extra miss. */
-#define FL_INLINE 24
+/*
+ * First/last: the value's JSON text.  Texts shorter than FL_INLINE live in
+ * the state itself (no allocation, no extra cache miss); a longer one is
+ * allocated and its pointer kept in inl.
+ */
+#define FL_INLINE 19
 
 struct fl_st {
 	int64_t	 ot;		/* order time */
 	uint64_t tie;
 	uint32_t n;
 	uint8_t	 set;
-	char	*json;		/* inl, or allocated */
 	char	 inl[FL_INLINE];
 };
+
+static const char *
+fl_text(const struct fl_st *s)
+{
+	char *p;
+
+	if (s->n < FL_INLINE)
+		return s->inl;
+	memcpy(&p, s->inl, sizeof(p));
+	return p;
+}
+
+static size_t
+state_align(enum aggfn fn)
+{
+	return fn == A_SUM ? _Alignof(struct sum_st) : 8;
+}
 
 static size_t
 state_size(enum aggfn fn)
@@ -74,17 +98,25 @@ state_size(enum aggfn fn)
 	}
 }
 
+/*
+ * States are laid out in leaf order, each aligned as its type needs
+ * counting from the start of the group (groups are group_align aligned).
+ */
 void
 agg_layout(struct rollup *r)
 {
-	size_t i, off = 0;
+	size_t i, a, at, off = sizeof(struct group);
 
+	r->group_align = 8;
 	for (i = 0; i < r->nleaves; i++) {
-		off = (off + 15) & ~(size_t)15;
-		r->leaves[i].off = off;
-		off += state_size(r->leaves[i].fn);
+		a = state_align(r->leaves[i].fn);
+		if (a > r->group_align)
+			r->group_align = a;
+		at = (off + a - 1) & ~(a - 1);
+		r->leaves[i].off = at - sizeof(struct group);
+		off = at + state_size(r->leaves[i].fn);
 	}
-	r->state_size = (off + 15) & ~(size_t)15;
+	r->state_size = ((off + 7) & ~(size_t)7) - sizeof(struct group);
 }
 
 void
@@ -105,16 +137,19 @@ agg_free(struct rollup *r, struct group *g)
 
 		switch (l->fn) {
 		case A_MIN:
-		case A_MAX:
-			free(((struct sval *)ST(g, l))->s);
+		case A_MAX: {
+			struct sval *sv = ST(g, l);
+
+			if (sv->kind == VK_STR)
+				free(sv->u.s);
 			break;
+		}
 		case A_FIRST:
-		case A_LAST:
-		{
+		case A_LAST: {
 			struct fl_st *fl = ST(g, l);
 
-			if (fl->json != fl->inl)
-				free(fl->json);
+			if (fl->set && fl->n >= FL_INLINE)
+				free((char *)fl_text(fl));
 			break;
 		}
 		case A_DISTINCT: {
@@ -234,18 +269,18 @@ sval_cmp(const struct sval *a, const struct val *b)
 	case VK_NUM:
 		memset(&x, 0, sizeof(x));
 		x.exact = a->exact;
-		x.m = a->m;
+		x.m = a->mt;
 		x.scale = a->scale;
-		x.d = a->d;
+		x.d = a->u.d;
 		c = val_cmp_num(&x, b);
 		if (c == 0 && a->exact && b->exact)
 			c = a->scale < b->scale ? -1 : a->scale > b->scale;
 		return c;
 	case VK_TIME:
-		return a->t < b->t ? -1 : a->t > b->t;
+		return a->mt < b->t ? -1 : a->mt > b->t;
 	default:
 		n = a->n < b->n ? a->n : b->n;
-		c = memcmp(a->s, b->s, n);
+		c = n == 0 ? 0 : memcmp(a->u.s, b->s, n);
 		if (c != 0)
 			return c < 0 ? -1 : 1;
 		return a->n < b->n ? -1 : a->n > b->n;
@@ -255,22 +290,29 @@ sval_cmp(const struct sval *a, const struct val *b)
 static void
 sval_set(struct rollup *r, struct sval *a, const struct val *b)
 {
-	if (a->s != NULL) {
+	if (a->kind == VK_STR) {
 		r->state_bytes -= a->n + 1;
-		free(a->s);
-		a->s = NULL;
+		free(a->u.s);
 	}
 	a->kind = (uint8_t)b->kind;
 	a->exact = (uint8_t)b->exact;
 	a->scale = (int8_t)b->scale;
-	a->m = b->m;
-	a->d = b->d;
-	a->t = b->t;
 	a->n = 0;
-	if (b->kind == VK_STR) {
-		a->s = cdr_xstrndup(b->s, b->n);
+	switch (b->kind) {
+	case VK_TIME:
+		a->mt = b->t;
+		a->u.d = 0;
+		break;
+	case VK_STR:
+		a->mt = 0;
+		a->u.s = cdr_xstrndup(b->s, b->n);
 		a->n = (uint32_t)b->n;
 		r->state_bytes += a->n + 1;
+		break;
+	default:
+		a->mt = b->m;
+		a->u.d = b->d;
+		break;
 	}
 }
 
@@ -315,19 +357,21 @@ fl_offer(struct rollup *r, struct fl_st *s, int64_t ot, uint64_t tie,
 	else if (tie != s->tie)
 		better = last ? tie > s->tie : tie < s->tie;
 	else
-		better = n < s->n || (n == s->n && memcmp(json, s->json, n) < 0);
+		better = n < s->n ||
+		    (n == s->n && memcmp(json, fl_text(s), n) < 0);
 	if (!better)
 		return;
-	if (s->json != s->inl) {
-		r->state_bytes -= s->set ? s->n + 1 : 0;
-		free(s->json);
+	if (s->set && s->n >= FL_INLINE) {
+		r->state_bytes -= s->n + 1;
+		free((char *)fl_text(s));
 	}
 	if (n < FL_INLINE) {
 		memcpy(s->inl, json, n);
 		s->inl[n] = '\0';
-		s->json = s->inl;
 	} else {
-		s->json = cdr_xstrndup(json, n);
+		char *p = cdr_xstrndup(json, n);
+
+		memcpy(s->inl, &p, sizeof(p));
 		r->state_bytes += n + 1;
 	}
 	s->n = (uint32_t)n;
@@ -746,11 +790,19 @@ agg_result(struct rollup *r, const struct group *g, int li, enum fin fin,
 		out->kind = s->kind;
 		out->exact = s->exact;
 		out->scale = s->scale;
-		out->m = s->m;
-		out->d = s->d;
-		out->t = s->t;
-		out->s = s->s;
-		out->n = s->n;
+		switch (s->kind) {
+		case VK_TIME:
+			out->t = s->mt;
+			break;
+		case VK_STR:
+			out->s = s->u.s;
+			out->n = s->n;
+			break;
+		default:
+			out->m = s->mt;
+			out->d = s->u.d;
+			break;
+		}
 		break;
 	}
 	case A_FIRST:
@@ -758,7 +810,7 @@ agg_result(struct rollup *r, const struct group *g, int li, enum fin fin,
 		const struct fl_st *s = st;
 
 		if (s->set)
-			json_to_val(s->json, s->n, out, scratch);
+			json_to_val(fl_text(s), s->n, out, scratch);
 		break;
 	}
 	case A_DISTINCT: {
@@ -875,19 +927,20 @@ agg_write_state(struct rollup *r, const struct group *g, int li,
 			break;
 		case VK_NUM:
 			if (s->exact) {
-				fmt_dec(num, sizeof(num), s->m, s->scale);
+				fmt_dec(num, sizeof(num), s->mt, s->scale);
 				cdr_buf_printf(b, "{\"n\":\"%s\"}", num);
 			} else {
-				fmt_double(num, sizeof(num), s->d);
+				fmt_double(num, sizeof(num), s->u.d);
 				cdr_buf_printf(b, "{\"d\":%s}", num);
 			}
 			break;
 		case VK_TIME:
-			cdr_buf_printf(b, "{\"t\":%lld}", (long long)s->t);
+			cdr_buf_printf(b, "{\"t\":%lld}", (long long)s->mt);
 			break;
 		default:
 			cdr_buf_adds(b, "{\"s\":");
-			put_json_string(b, s->s, s->n);
+			put_json_string(b, s->kind == VK_STR ? s->u.s : "",
+			    s->n);
 			cdr_buf_addc(b, '}');
 			break;
 		}
@@ -903,7 +956,7 @@ agg_write_state(struct rollup *r, const struct group *g, int li,
 		}
 		cdr_buf_printf(b, "[%lld,\"%016llx\",", (long long)s->ot,
 		    (unsigned long long)s->tie);
-		cdr_buf_add(b, s->json, s->n);
+		cdr_buf_add(b, fl_text(s), s->n);
 		cdr_buf_addc(b, ']');
 		break;
 	}

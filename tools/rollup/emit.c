@@ -256,7 +256,7 @@ put_key(struct rollup *r, int tag, const char *s, size_t n)
 static void
 final_row(struct rollup *r, const struct window *w, const struct group *g)
 {
-	const char *p = g->key, *end = g->key + g->keylen, *s;
+	const char *p = GROUP_KEY(r, g), *end = p + g->keylen, *s;
 	char ts[64];
 	struct val v;
 	size_t i, n;
@@ -322,7 +322,7 @@ emit_window(struct rollup *r, struct window *w)
 	size_t i;
 
 	emit_header(r);
-	v = window_sorted(w);
+	v = window_sorted(r, w);
 	for (i = 0; i < w->ngroups; i++) {
 		/* Key order is not memory order: fetch the coming groups. */
 		if (i + 8 < w->ngroups) {

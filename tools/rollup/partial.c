@@ -82,7 +82,7 @@ partial_write_group(struct rollup *r, const struct window *w,
     const struct group *g)
 {
 	struct cdr_buf *b = &r->line;
-	const char *p = g->key, *end = g->key + g->keylen, *s;
+	const char *p = GROUP_KEY(r, g), *end = p + g->keylen, *s;
 	char ts[64];
 	size_t i, n;
 	int tag;

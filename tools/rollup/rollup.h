@@ -216,12 +216,21 @@ struct key {
 
 /* ---- windows and groups (table.c) ---- */
 
+/*
+ * A group is its header, r->state_size bytes of aggregate states, then its
+ * encoded key: with millions of groups every byte of a group is paid for
+ * in memory first touched, so the key is found from the state size rather
+ * than by a pointer, and the header keeps 32 bits of the hash (enough to
+ * skip almost every unequal key without reading it).  The states of a
+ * group are aligned as their types need (r->group_align).
+ */
 struct group {
-	uint64_t	 hash;
+	uint32_t	 hash;		/* low 32 bits of key_hash */
 	uint32_t	 keylen;
-	char		*key;	/* encoded key (after the state) */
-	_Alignas(16) unsigned char state[];
+	unsigned char	 state[];
 };
+
+#define GROUP_KEY(r, g)	((char *)(g)->state + (r)->state_size)
 
 /* Groups of a window are carved from chunks freed with the window. */
 struct chunk {
@@ -372,7 +381,8 @@ struct rollup {
 	struct cdr_jq		 *where;
 	int			  need_tie;
 	int			  need_jq;
-	size_t			  state_size;
+	size_t			  state_size;	/* a multiple of 8 */
+	size_t			  group_align;	/* 8, or 16 for a sum */
 	uint64_t		  fingerprint;
 	char			 *spec_text;
 
@@ -470,7 +480,8 @@ void	bucket(struct rollup *r, int grain, int64_t t, int64_t *start,
 struct group *group_get(struct rollup *r, struct window *w,
 	    const char *key, size_t keylen, uint64_t hash);
 void	window_free(struct rollup *r, struct window *w);
-struct group **window_sorted(const struct window *w);
+struct group **window_sorted(const struct rollup *r,
+	    const struct window *w);
 int	key_cmp(const char *a, size_t alen, const char *b, size_t blen);
 void	key_add(struct cdr_buf *b, int tag, const char *s, size_t n);
 int	key_next(const char **p, const char *end, int *tag, const char **s,

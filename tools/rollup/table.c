@@ -201,13 +201,13 @@ slots_grow(struct rollup *r, struct window *w)
  * groups cost few page faults.
  */
 static void *
-group_alloc(struct window *w, size_t n)
+group_alloc(struct window *w, size_t n, size_t align)
 {
 	struct chunk *c = w->chunks;
 	size_t cap;
 	void *p;
 
-	n = (n + 15) & ~(size_t)15;
+	n = (n + align - 1) & ~(align - 1);
 	if (c == NULL || c->cap - c->used < n) {
 		cap = c == NULL ? 4096 : c->cap * 2;
 		if (cap > CHUNK_MAX)
@@ -247,8 +247,8 @@ group_get(struct rollup *r, struct window *w, const char *key,
 	mask = w->nslot - 1;
 	for (j = (size_t)hash & mask; (g = w->slot[j]) != NULL;
 	    j = (j + 1) & mask) {
-		if (g->hash == hash && g->keylen == keylen &&
-		    (keylen == 0 || memcmp(g->key, key, keylen) == 0))
+		if (g->hash == (uint32_t)hash && g->keylen == keylen &&
+		    (keylen == 0 || memcmp(GROUP_KEY(r, g), key, keylen) == 0))
 			return g;
 	}
 	if (r->max_groups != 0 && r->ngroups >= r->max_groups)
@@ -256,12 +256,12 @@ group_get(struct rollup *r, struct window *w, const char *key,
 		    "nothing written", (unsigned long long)r->max_groups);
 	if (r->max_memory != 0 && r->state_bytes > r->max_memory)
 		memory_exceeded(r);
-	g = group_alloc(w, sizeof(*g) + r->state_size + keylen + 1);
-	g->hash = hash;
+	g = group_alloc(w, sizeof(*g) + r->state_size + keylen + 1,
+	    r->group_align);
+	g->hash = (uint32_t)hash;
 	g->keylen = (uint32_t)keylen;
-	g->key = (char *)g->state + r->state_size;
 	if (keylen > 0)
-		memcpy(g->key, key, keylen);
+		memcpy(GROUP_KEY(r, g), key, keylen);
 	agg_init(r, g);
 	r->state_bytes += sizeof(*g) + r->state_size + keylen;
 	r->ngroups++;
@@ -352,16 +352,16 @@ struct sortent {
 };
 
 static void
-sort_prefix(struct sortent *e, struct group *g)
+sort_prefix(const struct rollup *r, struct sortent *e, struct group *g)
 {
-	const char *p = g->key, *s;
+	const char *p = GROUP_KEY(r, g), *s;
 	size_t n, i;
 	int tag;
 
 	e->g = g;
 	e->tag = 0;
 	e->head = 0;
-	if (!key_next(&p, g->key + g->keylen, &tag, &s, &n))
+	if (!key_next(&p, GROUP_KEY(r, g) + g->keylen, &tag, &s, &n))
 		return;
 	e->tag = (uint64_t)tag;
 	if (tag != KT_STR)
@@ -371,15 +371,17 @@ sort_prefix(struct sortent *e, struct group *g)
 }
 
 static int
-sortent_cmp(const void *x, const void *y)
+sortent_cmp(const void *x, const void *y, void *arg)
 {
 	const struct sortent *a = x, *b = y;
+	const struct rollup *r = arg;
 
 	if (a->tag != b->tag)
 		return a->tag < b->tag ? -1 : 1;
 	if (a->head != b->head)
 		return a->head < b->head ? -1 : 1;
-	return key_cmp(a->g->key, a->g->keylen, b->g->key, b->g->keylen);
+	return key_cmp(GROUP_KEY(r, a->g), a->g->keylen, GROUP_KEY(r, b->g),
+	    b->g->keylen);
 }
 
 /*
@@ -421,7 +423,7 @@ radix_sort(struct sortent *e, size_t n)
 
 /* The window's groups in key order (a new array). */
 struct group **
-window_sorted(const struct window *w)
+window_sorted(const struct rollup *r, const struct window *w)
 {
 	struct group **v = cdr_xcalloc(w->ngroups + 1, sizeof(*v));
 	struct sortent *e = cdr_xcalloc(w->ngroups + 1, sizeof(*e));
@@ -430,9 +432,9 @@ window_sorted(const struct window *w)
 
 	for (i = 0; i < w->nslot; i++) {
 		if (i + 8 < w->nslot && w->slot[i + 8] != NULL)
-			__builtin_prefetch(w->slot[i + 8]->key);
+			__builtin_prefetch(GROUP_KEY(r, w->slot[i + 8]));
 		if (w->slot[i] != NULL) {
-			sort_prefix(&e[n], w->slot[i]);
+			sort_prefix(r, &e[n], w->slot[i]);
 			one_tag &= e[n].tag == e[0].tag;
 			n++;
 		}
@@ -444,10 +446,11 @@ window_sorted(const struct window *w)
 			for (j = i + 1; j < n && e[j].head == e[i].head; j++)
 				;
 			if (j - i > 1)
-				qsort(e + i, j - i, sizeof(*e), sortent_cmp);
+				qsort_r(e + i, j - i, sizeof(*e), sortent_cmp,
+				    (void *)r);
 		}
 	} else {
-		qsort(e, n, sizeof(*e), sortent_cmp);
+		qsort_r(e, n, sizeof(*e), sortent_cmp, (void *)r);
 	}
 	for (i = 0; i < n; i++)
 		v[i] = e[i].g;
