@@ -595,3 +595,34 @@ t9,,1'
 		'a window of this time falls outside the years 0000 to 9999'
 	assert_equal "$(jq -r .window_end out.ndjson)" '9999-12-31T00:00:00+05:30'
 }
+
+@test "rollup: records read ahead keep their source, line and columns across batches, archive members and a record larger than a batch" {
+	# Two CSV members with their own column orders, many batches long.
+	awk 'BEGIN { print "k,v"; for (i = 1; i <= 3000; i++) printf "k%d,%d\n", i % 7, i }' >a.csv
+	awk 'BEGIN { print "v,k"; for (i = 1; i <= 2000; i++) printf "%d,k%d\n", i * 3, i % 5;
+	    print "x,k1" }' >b.csv
+	tar -cf in.tar a.csv b.csv
+	awk -F, 'FNR > 1 && FILENAME == "a.csv" { n[$1]++; s[$1] += $2 }
+	    FNR > 1 && FILENAME == "b.csv" && $1 != "x" { n[$2]++; s[$2] += $1 }
+	    END { for (k in n) printf "{\"k\":\"%s\",\"n\":%d,\"s\":%d}\n", k, n[k], s[k] }' \
+	    a.csv b.csv | sort >expected.ndjson
+	run R -q --by k --agg 'n=count,s=sum(v)' --dead-letter dl.ndjson --max-errors 1 in.tar
+	assert_success
+	printf '%s\n' "$output" >got.ndjson
+	assert_file_equal expected.ndjson got.ndjson
+	run jq -r '[.source, .line, .record] | @tsv' dl.ndjson
+	assert_output "$(printf 'in.tar:b.csv\t2002\tx,k1')"
+	# A 3 MiB record among small ones, and a bad line after it.
+	{
+		echo '{"k":"a","v":1}'
+		printf '{"k":"big","v":2,"pad":"%s"}\n' "$(head -c 3145728 /dev/zero | tr '\0' 'p')"
+		echo '{"k":"a",'
+		echo '{"k":"a","v":4}'
+	} >big.ndjson
+	run R -q --by k --agg 'n=count,s=sum(v),l=max(pad)' --dead-letter dl2.ndjson \
+	    --max-errors 1 big.ndjson
+	assert_success
+	[ "$(jq -c '[.k, .n, .s, (.l | length)]' <<<"$output" | tr '\n' ' ')" = '["a",2,5,0] ["big",1,2,3145728] ' ]
+	run jq -r '[.source, .line] | @tsv' dl2.ndjson
+	assert_output "$(printf 'big.ndjson\t3')"
+}

@@ -340,18 +340,20 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 /*
- * Sorting compares a prefix first: the first key column's tag and, for a
+ * Sorting compares a prefix first: for a first key column that is a
  * string, its first 8 bytes as a big-endian number (shorter strings padded
  * with zero bytes, which keeps byte order).  Equal prefixes fall back to
- * key_cmp, so the order is key_cmp's.
+ * key_cmp, so the order is key_cmp's.  An entry is 16 bytes, and the
+ * sorted group pointers are written over the entries: with millions of
+ * groups the sort's memory is a tenth of the groups'.
  */
 struct sortent {
-	uint64_t	 tag;
 	uint64_t	 head;
 	struct group	*g;
 };
 
-static void
+/* The tag of the first key column (KT_NULL for no key), and its prefix. */
+static int
 sort_prefix(const struct rollup *r, struct sortent *e, struct group *g)
 {
 	const char *p = GROUP_KEY(r, g), *s;
@@ -359,15 +361,20 @@ sort_prefix(const struct rollup *r, struct sortent *e, struct group *g)
 	int tag;
 
 	e->g = g;
-	e->tag = 0;
 	e->head = 0;
 	if (!key_next(&p, GROUP_KEY(r, g) + g->keylen, &tag, &s, &n))
-		return;
-	e->tag = (uint64_t)tag;
+		return KT_NULL;
 	if (tag != KT_STR)
-		return;
+		return tag;
 	for (i = 0; i < 8; i++)
 		e->head = e->head << 8 | (i < n ? (unsigned char)s[i] : 0);
+	return tag;
+}
+
+static int
+first_tag(const struct rollup *r, const struct group *g)
+{
+	return g->keylen == 0 ? KT_NULL : (unsigned char)GROUP_KEY(r, g)[0];
 }
 
 static int
@@ -375,9 +382,10 @@ sortent_cmp(const void *x, const void *y, void *arg)
 {
 	const struct sortent *a = x, *b = y;
 	const struct rollup *r = arg;
+	int ta = first_tag(r, a->g), tb = first_tag(r, b->g);
 
-	if (a->tag != b->tag)
-		return a->tag < b->tag ? -1 : 1;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
 	if (a->head != b->head)
 		return a->head < b->head ? -1 : 1;
 	return key_cmp(GROUP_KEY(r, a->g), a->g->keylen, GROUP_KEY(r, b->g),
@@ -421,21 +429,23 @@ radix_sort(struct sortent *e, size_t n)
 	free(tmp);
 }
 
-/* The window's groups in key order (a new array). */
+/* The window's groups in key order (a new array, NULL after the last). */
 struct group **
 window_sorted(const struct rollup *r, const struct window *w)
 {
-	struct group **v = cdr_xcalloc(w->ngroups + 1, sizeof(*v));
 	struct sortent *e = cdr_xcalloc(w->ngroups + 1, sizeof(*e));
+	struct group **v = (struct group **)(void *)e;
 	size_t i, j, n = 0;
-	int one_tag = 1;
+	int one_tag = 1, tag, tag0 = KT_NULL;
 
 	for (i = 0; i < w->nslot; i++) {
 		if (i + 8 < w->nslot && w->slot[i + 8] != NULL)
 			__builtin_prefetch(GROUP_KEY(r, w->slot[i + 8]));
 		if (w->slot[i] != NULL) {
-			sort_prefix(r, &e[n], w->slot[i]);
-			one_tag &= e[n].tag == e[0].tag;
+			tag = sort_prefix(r, &e[n], w->slot[i]);
+			if (n == 0)
+				tag0 = tag;
+			one_tag &= tag == tag0;
 			n++;
 		}
 	}
@@ -452,8 +462,9 @@ window_sorted(const struct rollup *r, const struct window *w)
 	} else {
 		qsort_r(e, n, sizeof(*e), sortent_cmp, (void *)r);
 	}
+	/* v[i] is at or before e[i]: each entry is read before it is written. */
 	for (i = 0; i < n; i++)
 		v[i] = e[i].g;
-	free(e);
+	v[n] = NULL;
 	return v;
 }
