@@ -45,8 +45,10 @@ struct cdr_prefetch {
 	size_t			 pos;
 };
 
-/* The part of a record that is copied: all but the root index. */
+/* A record is copied but for its root index, which the copy rebuilds. */
 #define REC_HEAD offsetof(struct cdr_record, root_indexed)
+#define REC_TAIL (offsetof(struct cdr_record, root_slot) + \
+	sizeof(((struct cdr_record *)NULL)->root_slot))
 
 static char *
 arena_take(struct batch *b, size_t n, size_t align)
@@ -109,6 +111,8 @@ copy_record(struct batch *b, const struct cdr_record *src)
 	dst = &b->recs[b->n];
 	memcpy(dst, src, REC_HEAD);
 	dst->root_indexed = 0;
+	memcpy((char *)dst + REC_TAIL, (const char *)src + REC_TAIL,
+	    sizeof(*dst) - REC_TAIL);
 	dst->source = b->source_copy;
 	line = arena_take(b, src->len + 1, 1);
 	memcpy(line, src->line, src->len);
