@@ -339,20 +339,6 @@ scan_number(const char *p, const char *end)
 }
 
 /*
- * One bit of a 64-bit Bloom filter per member name: cheap enough for
- * every key; a hit is confirmed by comparing names (dup_key).
- */
-static uint64_t
-key_bit(const char *k, uint32_t n)
-{
-	unsigned h = n;
-
-	if (n > 0)
-		h += (unsigned char)k[0] * 5u + (unsigned char)k[n - 1] * 3u;
-	return UINT64_C(1) << (h & 63);
-}
-
-/*
  * Objects with more members than this are checked for duplicate names
  * once, when they close, by sorting hashes of the names: the Bloom filter
  * is full by then, and comparing every name with all earlier ones would
@@ -479,12 +465,13 @@ cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
 	/* The open container, kept out of memory: the rest is on the stack. */
 	uint32_t cont = 0, last = 0, nchild = 0;
 	uint64_t bloom = 0, bit;
-	int depth = 0, kesc = 0, esc, is_object = 0;
+	int depth = 0, kesc = 0, esc, is_object = 0, any_kesc = 0;
 
 	rec->bad = 0;
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
 	rec->root_indexed = 0;
+	rec->root_keys_ok = 0;
 	if (rec->len > UINT32_MAX)
 		return fail(rec, s, "record longer than 4 GiB");
 	SKIP_WS(p, end);
@@ -514,9 +501,15 @@ value:
 			nodes[last].next = self;
 		last = self;
 		nchild++;
+		any_kesc |= kesc;
 		if (is_object && nchild <= DUP_LINEAR) {
-			bit = key_bit(key, klen);
-			/* Escaped names hash differently: always compare. */
+			/*
+			 * A 64-bit Bloom filter of the names so far: cheap
+			 * enough for every key; a hit is confirmed by
+			 * comparing names.  Escaped names hash differently:
+			 * always compare.
+			 */
+			bit = cdr_key_bit(key, klen);
 			if (((bloom & bit) || kesc) && dup_key(nodes, cont, self))
 				return fail(rec, key - 1,
 				    "duplicate key \"%.*s\"",
@@ -679,6 +672,9 @@ close:
 	if (p != end)
 		return fail(rec, p, "trailing characters after the object");
 	rec->nnodes = n;
+	/* The filter holds every name unless some were escaped or too many. */
+	rec->root_keys = bloom;
+	rec->root_keys_ok = !any_kesc && nchild <= DUP_LINEAR;
 	return 0;
 }
 

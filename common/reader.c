@@ -272,6 +272,7 @@ init_record(struct cdr_reader *r, struct cdr_record *rec, size_t start,
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
 	rec->root_indexed = 0;
+	rec->root_keys_ok = 0;
 }
 
 /*

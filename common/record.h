@@ -81,6 +81,14 @@ struct cdr_record {
 	 */
 	int		 root_indexed;
 	uint32_t	 root_slot[CDR_ROOT_SLOTS];
+	/*
+	 * One bit per top-level member name (cdr_key_bit), set by the JSON
+	 * parser when it is complete (root_keys_ok): a name whose bit is
+	 * clear is not there, which is the answer of most look-ups of a
+	 * field that only some kinds of record have.
+	 */
+	uint64_t	 root_keys;
+	int		 root_keys_ok;
 };
 
 /* A value seen through the tape: type, text, and its node for navigation. */
@@ -185,6 +193,17 @@ cdr_bytes_equal(const char *s, const char *t, size_t n)
 	if (n == 0)
 		return 1;
 	return s[0] == t[0] && s[n / 2] == t[n / 2] && s[n - 1] == t[n - 1];
+}
+
+/* The bit of member name k[0..n) in a 64-bit filter of names. */
+static inline uint64_t
+cdr_key_bit(const char *k, size_t n)
+{
+	unsigned h = (unsigned)n;
+
+	if (n > 0)
+		h += (unsigned char)k[0] * 5u + (unsigned char)k[n - 1] * 3u;
+	return UINT64_C(1) << (h & 63);
 }
 
 /* Decodes JSON string escapes of s into out (appending). -1 if malformed. */

@@ -191,6 +191,11 @@ cdr_value_member(const struct cdr_value *obj, const char *name, size_t n,
 	uint32_t i;
 	int rc;
 
+	if (obj->node == 0 && rec->root_keys_ok &&
+	    !(rec->root_keys & cdr_key_bit(name, n))) {
+		set_missing(rec, v);
+		return 0;
+	}
 	/* Small objects are scanned; wide top-level ones use the index. */
 	if (obj->node == 0 && obj->type == CDR_T_OBJECT &&
 	    rec->nodes[0].nchild > 6 &&
@@ -260,6 +265,12 @@ get_hint_slow(const struct cdr_record *rec, const struct cdr_path *path,
 	uint32_t i = *hint;
 	size_t seg = path->nseg;
 
+	/* A top-level name the record does not have: the common miss. */
+	if (seg == 1 && rec->root_keys_ok &&
+	    !(rec->root_keys & cdr_key_bit(path->seg[0].s, path->seg[0].n))) {
+		set_missing(rec, v);
+		return 0;
+	}
 	if (i > 0 && i < rec->nnodes) {
 		while (seg > 0 && i > 0) {
 			nd = &rec->nodes[i];
