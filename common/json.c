@@ -606,6 +606,11 @@ value:
 	}
 
 after:
+	/* Compact NDJSON: a comma, then the next key's quote at once. */
+	if (is_object && end - p >= 2 && p[0] == ',' && p[1] == '"') {
+		p++;
+		goto key;
+	}
 	SKIP_WS(p, end);
 	if (p == end)
 		return fail(rec, p, "unexpected end of record");
@@ -632,6 +637,7 @@ member:
 		return fail(rec, p, "unexpected end of record");
 	if (*p != '"')
 		return fail(rec, p, "expected a string key");
+key:
 	kesc = 0;
 	q = scan_string(s, p + 1, end, &kesc, &errp, &why);
 	if (q == NULL)
@@ -639,6 +645,11 @@ member:
 	key = p + 1;
 	klen = (uint32_t)(q - key);
 	p = q + 1;
+	/* And the colon, then the value at once. */
+	if (end - p >= 2 && p[0] == ':' && (unsigned char)p[1] > ' ') {
+		p++;
+		goto value;
+	}
 	SKIP_WS(p, end);
 	if (p == end || *p != ':')
 		return fail(rec, p, "expected ':' after key");
