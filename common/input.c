@@ -28,6 +28,11 @@
 #include "out.h"
 
 #define INPUT_BLOCK (128 * 1024)
+/*
+ * A pipe this big lets the writer run ahead by more than the default
+ * 64 KiB, so that both ends of a pipeline wake up and copy less often.
+ */
+#define PIPE_BYTES (1024 * 1024)
 /* Enough to see "ustar" at offset 257 of a tar header. */
 #define SNIFF_MAX 512
 
@@ -41,6 +46,8 @@ struct cdr_input {
 	int		 fd;
 	char		*block;		/* read buffer */
 	size_t		 pre;		/* sniffed bytes still to hand out */
+	const char	*left;		/* a block partly handed out */
+	size_t		 nleft;
 	int		 eof;		/* read(2) returned 0 */
 	int		 stream;	/* a pipe, socket or terminal */
 	int		 read_errno;	/* read(2) failed under libarchive */
@@ -48,9 +55,9 @@ struct cdr_input {
 
 static int next_header(struct cdr_input *in);
 
-/* Reads into block after *have bytes; -1 on error, else bytes added. */
+/* Reads at most want bytes into dst; -1 on error, else bytes read. */
 static ssize_t
-read_more(struct cdr_input *in, size_t have, size_t want)
+read_fd(struct cdr_input *in, char *dst, size_t want)
 {
 	struct pollfd pfd;
 	ssize_t n;
@@ -66,13 +73,20 @@ read_more(struct cdr_input *in, size_t have, size_t want)
 			cdr_out_flush_stdout();
 	}
 	for (;;) {
-		n = read(in->fd, in->block + have, want - have);
+		n = read(in->fd, dst, want);
 		if (n >= 0 || errno != EINTR)
 			break;
 	}
 	if (n == 0)
 		in->eof = 1;
 	return n;
+}
+
+/* Reads into block after have bytes; -1 on error, else bytes added. */
+static ssize_t
+read_more(struct cdr_input *in, size_t have, size_t want)
+{
+	return read_fd(in, in->block + have, want - have);
 }
 
 /* Whether the first bytes look like a compressed file or an archive. */
@@ -202,6 +216,10 @@ cdr_input_open(const char *path)
 	}
 	in->stream = fstat(in->fd, &st) == 0 && !S_ISREG(st.st_mode) &&
 	    !S_ISBLK(st.st_mode);
+	/* Only a capacity: failing to grow it changes nothing else. */
+	if (in->stream && S_ISFIFO(st.st_mode) &&
+	    fcntl(in->fd, F_GETPIPE_SZ) < PIPE_BYTES)
+		(void)fcntl(in->fd, F_SETPIPE_SZ, PIPE_BYTES);
 	rc = sniff(in);
 	if (rc < 0) {
 		cdr_warn_errno("%s", in->path);
@@ -254,6 +272,7 @@ next_header(struct cdr_input *in)
 	const char *member;
 	int rc;
 
+	in->nleft = 0;
 	for (;;) {
 		rc = archive_read_next_header(in->a, &e);
 		if (rc == ARCHIVE_EOF) {
@@ -352,6 +371,46 @@ cdr_input_read(struct cdr_input *in, const void **buf)
 		if (len > 0)
 			return (ssize_t)len;
 	}
+}
+
+ssize_t
+cdr_input_read_into(struct cdr_input *in, void *dst, size_t cap)
+{
+	const void *blk;
+	ssize_t n;
+
+	if (cap == 0)
+		return 0;
+	if (in->nleft == 0 && in->a == NULL && in->pre == 0) {
+		if (in->at_end)
+			return 0;
+		n = in->eof ? 0 : read_fd(in, dst, cap);
+		if (n < 0) {
+			cdr_warn_errno("%s: read error", in->path);
+			in->at_end = 1;
+			return -1;
+		}
+		if (n == 0)
+			in->at_end = 1;
+		return n;
+	}
+	if (in->nleft == 0) {
+		if (in->a == NULL) {
+			/* The sniffed bytes, perhaps over several calls. */
+			blk = in->block;
+			n = (ssize_t)in->pre;
+			in->pre = 0;
+		} else if ((n = cdr_input_read(in, &blk)) <= 0) {
+			return n;
+		}
+		in->left = blk;
+		in->nleft = (size_t)n;
+	}
+	n = (ssize_t)(in->nleft < cap ? in->nleft : cap);
+	memcpy(dst, in->left, (size_t)n);
+	in->left += n;
+	in->nleft -= (size_t)n;
+	return n;
 }
 
 int

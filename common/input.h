@@ -20,6 +20,13 @@ struct cdr_input *cdr_input_open(const char *path);
  * read or decompression error (message printed).
  */
 ssize_t cdr_input_read(struct cdr_input *in, const void **buf);
+/*
+ * As cdr_input_read, but the bytes are copied to dst (at most cap of
+ * them): plain input is read into dst directly, with no copy at all, and
+ * what does not fit of a decompressed block comes first in the next call.
+ * A member is read with one of the two functions, not both.
+ */
+ssize_t cdr_input_read_into(struct cdr_input *in, void *dst, size_t cap);
 /* Moves to the next member: 1 if there is one, 0 at the end, -1 on error. */
 int cdr_input_next_member(struct cdr_input *in);
 /* Name of the current source: the path, "stdin" or "ARCHIVE:MEMBER". */

@@ -4,9 +4,10 @@
  *
  * Strings are scanned 16 bytes at a time with SSE2 where available: one
  * mask finds the closing quote, backslashes, control characters and
- * non-ASCII bytes, so plain ASCII text costs a load, four compares and a
- * branch per 16 bytes.  Non-ASCII bytes are validated as UTF-8 one
- * sequence at a time.
+ * non-ASCII bytes, so plain ASCII text costs a load, three compares and a
+ * branch per 16 bytes.  The scan is inlined for that case; escapes and
+ * non-ASCII bytes (validated as UTF-8 one sequence at a time) take a
+ * separate function.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,20 +22,22 @@
 #include "msg.h"
 #include "record.h"
 
+/* An open container whose child is being parsed. */
 struct level {
 	uint32_t	node;		/* the container's node */
 	uint32_t	last;		/* its last child so far, 0 if none */
-	uint64_t	bloom;		/* member names seen (objects) */
+	uint32_t	nchild;		/* its children so far */
 	int		is_object;
+	uint64_t	bloom;		/* member names seen (objects) */
 };
 
 static int fail(struct cdr_record *rec, const char *p, const char *fmt, ...)
     CDR_PRINTF(3, 4);
-static const char *scan_string(const char *p, const char *end, int *esc,
-    const char **errp, const char **why);
+static const char *scan_string_slow(const char *p, const char *end,
+    int *esc, const char **errp, const char **why) __attribute__((noinline));
 static const char *scan_number(const char *p, const char *end);
-static int dup_key(const struct cdr_record *rec, const struct level *lv,
-    uint32_t self);
+static int dup_key(const struct cdr_node *nodes, uint32_t obj, uint32_t self)
+    __attribute__((noinline));
 static uint32_t first_dup(const struct cdr_record *rec, uint32_t obj);
 static int hexval(int c);
 
@@ -145,11 +148,12 @@ cdr_utf8_prefix(const char *s, size_t n)
 }
 
 /*
- * p is just past the opening quote.  Returns the closing quote, or NULL
- * with errp and why set.  *esc is set when the string holds escapes.
+ * p is in a string, at an escape, a control character, a non-ASCII byte
+ * or anywhere before them.  Returns the closing quote, or NULL with errp
+ * and why set.  *esc is set when the string holds escapes.
  */
 static const char *
-scan_string(const char *p, const char *end, int *esc, const char **errp,
+scan_string_slow(const char *p, const char *end, int *esc, const char **errp,
     const char **why)
 {
 	int k;
@@ -234,6 +238,71 @@ scan_string(const char *p, const char *end, int *esc, const char **errp,
 	}
 }
 
+#if defined(__SSE2__)
+/*
+ * The bytes of p[0..16) where a string scan must stop, as a bit mask:
+ * '"', '\\', control characters and non-ASCII bytes (negative as signed
+ * bytes, so that one compare finds both).
+ */
+static inline unsigned
+stop_mask(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	__m128i b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	__m128i c = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), c));
+}
+#endif
+
+/*
+ * p is just past the opening quote of a string in line[lo..end).  Returns
+ * the closing quote, or NULL with errp and why set; *esc is set when the
+ * string holds escapes.  Plain ASCII is skipped here; anything else goes
+ * to scan_string_slow.
+ */
+static inline const char *
+scan_string(const char *lo, const char *p, const char *end, int *esc,
+    const char **errp, const char **why)
+{
+#if defined(__SSE2__)
+	unsigned m;
+
+	while (end - p >= 16) {
+		if ((m = stop_mask(p)) != 0) {
+			p += __builtin_ctz(m);
+			goto stop;
+		}
+		p += 16;
+	}
+	/*
+	 * Fewer than 16 bytes left: load the 16 that end the line and shift
+	 * out the ones before p, rather than go byte by byte.
+	 */
+	if (p < end && end - lo >= 16) {
+		m = stop_mask(end - 16) >> (16 - (end - p));
+		if (m == 0)
+			return scan_string_slow(end, end, esc, errp, why);
+		p += __builtin_ctz(m);
+		goto stop;
+	}
+	return scan_string_slow(p, end, esc, errp, why);
+stop:
+	if (*p == '"')
+		return p;
+	return scan_string_slow(p, end, esc, errp, why);
+#else
+	(void)lo;
+	while (p < end && (unsigned char)*p >= 0x20 &&
+	    (unsigned char)*p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	if (p < end && *p == '"')
+		return p;
+	return scan_string_slow(p, end, esc, errp, why);
+#endif
+}
+
 /* Returns the end of a valid JSON number at p, or NULL. */
 static const char *
 scan_number(const char *p, const char *end)
@@ -267,20 +336,6 @@ scan_number(const char *p, const char *end)
 			p++;
 	}
 	return p;
-}
-
-/*
- * One bit of a 64-bit Bloom filter per member name: cheap enough for
- * every key; a hit is confirmed by comparing names (dup_key).
- */
-static uint64_t
-key_bit(const char *k, uint32_t n)
-{
-	unsigned h = n;
-
-	if (n > 0)
-		h += (unsigned char)k[0] * 5u + (unsigned char)k[n - 1] * 3u;
-	return UINT64_C(1) << (h & 63);
 }
 
 /*
@@ -372,18 +427,17 @@ first_dup(const struct cdr_record *rec, uint32_t obj)
 	return found;
 }
 
-/* Whether node self's key equals an earlier sibling's. */
+/* Whether node self's key equals an earlier member's of object obj. */
 static int
-dup_key(const struct cdr_record *rec, const struct level *lv, uint32_t self)
+dup_key(const struct cdr_node *nodes, uint32_t obj, uint32_t self)
 {
-	const struct cdr_node *s = &rec->nodes[self], *o;
+	const struct cdr_node *s = &nodes[self];
 	struct cdr_buf a = CDR_BUF_INIT, b = CDR_BUF_INIT;
 	uint32_t i;
 	int dup = 0;
 
-	for (i = lv->node + 1; i != self && i != 0; i = rec->nodes[i].next) {
-		o = &rec->nodes[i];
-		if (same_key(o, s, &a, &b)) {
+	for (i = obj + 1; i != self && i != 0; i = nodes[i].next) {
+		if (same_key(&nodes[i], s, &a, &b)) {
 			dup = 1;
 			break;
 		}
@@ -406,16 +460,18 @@ cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
 	struct level stack[CDR_MAX_DEPTH];
 	const char *s = rec->line, *p = s, *end = s + rec->len;
 	const char *key = NULL, *q, *errp, *why;
-	struct cdr_node *nd;
-	struct level *top;
-	uint32_t n = 0, klen = 0, self;
+	struct cdr_node *nodes = rec->nodes, *nd;
+	uint32_t n = 0, ncap = *cap, klen = 0, self;
+	/* The open container, kept out of memory: the rest is on the stack. */
+	uint32_t cont = 0, last = 0, nchild = 0;
 	uint64_t bloom = 0, bit;
-	int depth = 0, kesc = 0, esc;
+	int depth = 0, kesc = 0, esc, is_object = 0, any_kesc = 0;
 
 	rec->bad = 0;
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
 	rec->root_indexed = 0;
+	rec->root_keys_ok = 0;
 	if (rec->len > UINT32_MAX)
 		return fail(rec, s, "record longer than 4 GiB");
 	SKIP_WS(p, end);
@@ -423,33 +479,38 @@ cdr_json_parse(struct cdr_record *rec, uint32_t *cap)
 		return fail(rec, p, "empty record");
 	if (*p != '{')
 		return fail(rec, p, "record is not a JSON object");
-	top = NULL;
 
 value:
 	/* p is at the first byte of a value; key/klen name it in objects. */
-	if (n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		rec->nodes = cdr_xreallocarray(rec->nodes, *cap,
-		    sizeof(*rec->nodes));
+	if (n == ncap) {
+		ncap = ncap ? ncap * 2 : 64;
+		nodes = cdr_xreallocarray(nodes, ncap, sizeof(*nodes));
+		rec->nodes = nodes;
+		*cap = ncap;
 	}
 	self = n++;
-	nd = &rec->nodes[self];
+	nd = &nodes[self];
 	nd->key = key;
 	nd->klen = klen;
 	nd->flags = kesc ? CDR_N_KEY_ESC : 0;
 	nd->next = 0;
 	nd->nchild = 0;
-	nd->parent = top != NULL ? top->node : 0;
-	if (top != NULL) {
-		if (top->last != 0)
-			rec->nodes[top->last].next = self;
-		top->last = self;
-		rec->nodes[top->node].nchild++;
-		if (top->is_object &&
-		    rec->nodes[top->node].nchild <= DUP_LINEAR) {
-			bit = key_bit(key, klen);
-			/* Escaped names hash differently: always compare. */
-			if (((bloom & bit) || kesc) && dup_key(rec, top, self))
+	nd->parent = cont;
+	if (depth > 0) {
+		if (last != 0)
+			nodes[last].next = self;
+		last = self;
+		nchild++;
+		any_kesc |= kesc;
+		if (is_object && nchild <= DUP_LINEAR) {
+			/*
+			 * A 64-bit Bloom filter of the names so far: cheap
+			 * enough for every key; a hit is confirmed by
+			 * comparing names.  Escaped names hash differently:
+			 * always compare.
+			 */
+			bit = cdr_key_bit(key, klen);
+			if (((bloom & bit) || kesc) && dup_key(nodes, cont, self))
 				return fail(rec, key - 1,
 				    "duplicate key \"%.*s\"",
 				    (int)(klen > 60 ? 60 : klen), key);
@@ -459,7 +520,7 @@ value:
 	switch (*p) {
 	case '"':
 		esc = 0;
-		q = scan_string(p + 1, end, &esc, &errp, &why);
+		q = scan_string(s, p + 1, end, &esc, &errp, &why);
 		if (q == NULL)
 			return fail(rec, errp, "%s", why);
 		nd->type = CDR_T_STRING;
@@ -476,18 +537,24 @@ value:
 			    CDR_MAX_DEPTH);
 		nd->type = *p == '{' ? CDR_T_OBJECT : CDR_T_ARRAY;
 		nd->val = p;
-		if (top != NULL)
-			top->bloom = bloom;
+		if (depth > 0) {
+			stack[depth - 1].node = cont;
+			stack[depth - 1].last = last;
+			stack[depth - 1].nchild = nchild;
+			stack[depth - 1].is_object = is_object;
+			stack[depth - 1].bloom = bloom;
+		}
+		depth++;
+		cont = self;
+		last = 0;
+		nchild = 0;
 		bloom = 0;
-		top = &stack[depth++];
-		top->node = self;
-		top->last = 0;
-		top->is_object = *p == '{';
+		is_object = *p == '{';
 		p++;
 		SKIP_WS(p, end);
-		if (p < end && *p == (top->is_object ? '}' : ']'))
+		if (p < end && *p == (is_object ? '}' : ']'))
 			goto close;
-		if (top->is_object)
+		if (is_object)
 			goto member;
 		key = NULL;
 		klen = 0;
@@ -539,13 +606,18 @@ value:
 	}
 
 after:
+	/* Compact NDJSON: a comma, then the next key's quote at once. */
+	if (is_object && end - p >= 2 && p[0] == ',' && p[1] == '"') {
+		p++;
+		goto key;
+	}
 	SKIP_WS(p, end);
 	if (p == end)
 		return fail(rec, p, "unexpected end of record");
 	if (*p == ',') {
 		p++;
 		SKIP_WS(p, end);
-		if (top->is_object)
+		if (is_object)
 			goto member;
 		key = NULL;
 		klen = 0;
@@ -554,9 +626,9 @@ after:
 			return fail(rec, p, "unexpected end of record");
 		goto value;
 	}
-	if (*p == (top->is_object ? '}' : ']'))
+	if (*p == (is_object ? '}' : ']'))
 		goto close;
-	if (top->is_object)
+	if (is_object)
 		return fail(rec, p, "expected ',' or '}'");
 	return fail(rec, p, "expected ',' or ']'");
 
@@ -565,13 +637,19 @@ member:
 		return fail(rec, p, "unexpected end of record");
 	if (*p != '"')
 		return fail(rec, p, "expected a string key");
+key:
 	kesc = 0;
-	q = scan_string(p + 1, end, &kesc, &errp, &why);
+	q = scan_string(s, p + 1, end, &kesc, &errp, &why);
 	if (q == NULL)
 		return fail(rec, errp, "%s", why);
 	key = p + 1;
 	klen = (uint32_t)(q - key);
 	p = q + 1;
+	/* And the colon, then the value at once. */
+	if (end - p >= 2 && p[0] == ':' && (unsigned char)p[1] > ' ') {
+		p++;
+		goto value;
+	}
 	SKIP_WS(p, end);
 	if (p == end || *p != ':')
 		return fail(rec, p, "expected ':' after key");
@@ -582,25 +660,32 @@ member:
 	goto value;
 
 close:
-	nd = &rec->nodes[top->node];
+	nd = &nodes[cont];
 	nd->vlen = (uint32_t)(p + 1 - nd->val);
-	if (top->is_object && nd->nchild > DUP_LINEAR &&
-	    (self = first_dup(rec, top->node)) != 0) {
-		nd = &rec->nodes[self];
+	nd->nchild = nchild;
+	if (is_object && nchild > DUP_LINEAR &&
+	    (self = first_dup(rec, cont)) != 0) {
+		nd = &nodes[self];
 		return fail(rec, nd->key - 1, "duplicate key \"%.*s\"",
 		    (int)(nd->klen > 60 ? 60 : nd->klen), nd->key);
 	}
 	p++;
 	depth--;
 	if (depth > 0) {
-		top = &stack[depth - 1];
-		bloom = top->bloom;
+		cont = stack[depth - 1].node;
+		last = stack[depth - 1].last;
+		nchild = stack[depth - 1].nchild;
+		is_object = stack[depth - 1].is_object;
+		bloom = stack[depth - 1].bloom;
 		goto after;
 	}
 	SKIP_WS(p, end);
 	if (p != end)
 		return fail(rec, p, "trailing characters after the object");
 	rec->nnodes = n;
+	/* The filter holds every name unless some were escaped or too many. */
+	rec->root_keys = bloom;
+	rec->root_keys_ok = !any_kesc && nchild <= DUP_LINEAR;
 	return 0;
 }
 

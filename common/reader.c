@@ -25,6 +25,9 @@
 
 #define DEFAULT_MAX_RECORD ((size_t)256 * 1024 * 1024)
 #define INITIAL_BUF ((size_t)4 * 1024 * 1024)
+/* Bytes asked of the input at a time: at least, and at most. */
+#define READ_MIN ((size_t)128 * 1024)
+#define READ_MAX ((size_t)256 * 1024)
 
 struct cdr_reader {
 	struct cdr_reader_opts	 opts;
@@ -134,39 +137,41 @@ cdr_reader_open(struct cdr_reader *r, const char *path)
 
 /*
  * Reads more bytes after r->end, first moving the unconsumed bytes to the
- * front and growing the buffer when it is full.  Returns 1 if bytes were
- * added, 0 at the end of the source, -1 on error.
+ * front or growing the buffer when too little room is left.  Returns 1 if
+ * bytes were added, 0 at the end of the source, -1 on error.
  */
 static int
 fill(struct cdr_reader *r)
 {
-	const void *blk;
 	ssize_t n;
 	size_t keep, want;
 
 	if (r->eof)
 		return 0;
-	n = cdr_input_read(r->in, &blk);
+	if (r->cap - r->end < READ_MIN) {
+		keep = r->end - r->pos;
+		if (r->pos > 0) {
+			memmove(r->buf, r->buf + r->pos, keep);
+			r->end = keep;
+			r->pos = 0;
+		}
+		if (r->cap - r->end < READ_MIN) {
+			want = r->cap;
+			while (want - r->end < READ_MIN)
+				want *= 2;
+			r->buf = cdr_xrealloc(r->buf, want + 1);
+			r->cap = want;
+		}
+	}
+	/* Not all the room: a block still in the caches when it is parsed. */
+	want = r->cap - r->end < READ_MAX ? r->cap - r->end : READ_MAX;
+	n = cdr_input_read_into(r->in, r->buf + r->end, want);
 	if (n < 0)
 		return -1;
 	if (n == 0) {
 		r->eof = 1;
 		return 0;
 	}
-	keep = r->end - r->pos;
-	if (r->pos > 0 && (r->cap - r->end < (size_t)n)) {
-		memmove(r->buf, r->buf + r->pos, keep);
-		r->end = keep;
-		r->pos = 0;
-	}
-	if (r->cap - r->end < (size_t)n) {
-		want = r->cap;
-		while (want - r->end < (size_t)n)
-			want *= 2;
-		r->buf = cdr_xrealloc(r->buf, want + 1);
-		r->cap = want;
-	}
-	memcpy(r->buf + r->end, blk, (size_t)n);
 	r->end += (size_t)n;
 	r->stats.bytes += (uint64_t)n;
 	return 1;
@@ -267,6 +272,7 @@ init_record(struct cdr_reader *r, struct cdr_record *rec, size_t start,
 	rec->err[0] = '\0';
 	rec->nnodes = 0;
 	rec->root_indexed = 0;
+	rec->root_keys_ok = 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "input.h"
@@ -80,6 +81,14 @@ struct cdr_record {
 	 */
 	int		 root_indexed;
 	uint32_t	 root_slot[CDR_ROOT_SLOTS];
+	/*
+	 * One bit per top-level member name (cdr_key_bit), set by the JSON
+	 * parser when it is complete (root_keys_ok): a name whose bit is
+	 * clear is not there, which is the answer of most look-ups of a
+	 * field that only some kinds of record have.
+	 */
+	uint64_t	 root_keys;
+	int		 root_keys_ok;
 };
 
 /* A value seen through the tape: type, text, and its node for navigation. */
@@ -153,6 +162,49 @@ const char *cdr_type_name(enum cdr_type t);
  */
 #define CDR_MAX_DEPTH 256
 int cdr_json_parse(struct cdr_record *rec, uint32_t *cap);
+
+/*
+ * Whether s[0..n) and t[0..n) are the same bytes.  Field names and short
+ * values are compared this way many times per record: up to 16 bytes it
+ * is two pairs of overlapping loads, with no call.
+ */
+static inline int
+cdr_bytes_equal(const char *s, const char *t, size_t n)
+{
+	uint64_t a, b, c, d;
+	uint32_t w, x, y, z;
+
+	if (n >= 8) {
+		if (n > 16)
+			return memcmp(s, t, n) == 0;
+		memcpy(&a, s, 8);
+		memcpy(&b, t, 8);
+		memcpy(&c, s + n - 8, 8);
+		memcpy(&d, t + n - 8, 8);
+		return ((a ^ b) | (c ^ d)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&w, s, 4);
+		memcpy(&x, t, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(&z, t + n - 4, 4);
+		return ((w ^ x) | (y ^ z)) == 0;
+	}
+	if (n == 0)
+		return 1;
+	return s[0] == t[0] && s[n / 2] == t[n / 2] && s[n - 1] == t[n - 1];
+}
+
+/* The bit of member name k[0..n) in a 64-bit filter of names. */
+static inline uint64_t
+cdr_key_bit(const char *k, size_t n)
+{
+	unsigned h = (unsigned)n;
+
+	if (n > 0)
+		h += (unsigned char)k[0] * 5u + (unsigned char)k[n - 1] * 3u;
+	return UINT64_C(1) << (h & 63);
+}
 
 /* Decodes JSON string escapes of s into out (appending). -1 if malformed. */
 int cdr_json_unescape(const char *s, size_t n, struct cdr_buf *out);

@@ -437,6 +437,16 @@ parse_schema(struct loader *l, struct cdr_schema *s)
 				f->when_id = s->fields[i].when_id;
 				break;
 			}
+		f->when_group = (int)s->nfields - 1;
+		for (i = 0; i + 1 < s->nfields && f->has_when; i++)
+			if (s->fields[i].has_when &&
+			    s->fields[i].when_id == f->when_id &&
+			    s->fields[i].when_len == f->when_len &&
+			    memcmp(s->fields[i].when_value, f->when_value,
+			    f->when_len) == 0) {
+				f->when_group = s->fields[i].when_group;
+				break;
+			}
 		/* A name may repeat only under different "when" conditions. */
 		for (i = 0; i + 1 < s->nfields; i++)
 			if (strcmp(s->fields[i].name,
@@ -755,15 +765,27 @@ check_format(enum cdr_fformat f, const char *s, size_t n)
 	return 0;
 }
 
+/* Characters in s[0..n): the bytes that are not UTF-8 continuation bytes. */
 static size_t
 utf8_chars(const char *s, size_t n)
 {
-	size_t i, c = 0;
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	uint64_t w, cont;
+	size_t i = 0, c = 0;
 
-	for (i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
+	/*
+	 * Eight bytes at a time: a continuation byte (10xxxxxx) has bit 7
+	 * set and bit 6 clear; the multiplication adds up the flags.
+	 */
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		cont = (w & ~(w << 1) & high) >> 7;
+		c += (size_t)((cont * UINT64_C(0x0101010101010101)) >> 56);
+	}
+	for (; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) == 0x80)
 			c++;
-	return c;
+	return n - c;
 }
 
 /* A short printable excerpt of a value for messages. */
@@ -839,8 +861,11 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 		return;
 	}
 	if (v->type == CDR_T_STRING) {
-		s = cdr_value_str(v, scratch, &n);
-		if (s == NULL) {
+		/* Most strings have no escapes: their bytes are the value. */
+		if (!(rec->nodes[v->node].flags & CDR_N_VAL_ESC)) {
+			s = v->p;
+			n = v->len;
+		} else if ((s = cdr_value_str(v, scratch, &n)) == NULL) {
 			cdr_errors_add(errs, f->name, "type", "bad string");
 			return;
 		}
@@ -947,7 +972,7 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 		}
 		for (i = 0; i < f->nenum; i++)
 			if (f->enum_len[i] == tn &&
-			    memcmp(f->enums[i], t, tn) == 0)
+			    cdr_bytes_equal(f->enums[i], t, tn))
 				break;
 		if (i == f->nenum) {
 			excerpt(ex, sizeof(ex), t, tn);
@@ -971,8 +996,10 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 		}
 	}
 	if (s != NULL && f->type != CDR_F_TIMESTAMP) {
-		size_t chars = (f->min_len >= 0 || f->max_len >= 0) ?
-		    utf8_chars(s, n) : 0;
+		/* Characters are at most bytes: often n alone decides. */
+		size_t chars = f->min_len > 0 ||
+		    (f->max_len >= 0 && n > (size_t)f->max_len) ?
+		    utf8_chars(s, n) : n;
 
 		if (f->min_len >= 0 && chars < (size_t)f->min_len) {
 			cdr_errors_add(errs, f->name, "length",
@@ -1012,12 +1039,16 @@ check_field(const struct cdr_schema *sc, const struct cdr_field_spec *f,
 
 /*
  * Whether a field's "when" holds.  Fields of one event type share the
- * same condition field: its value is read once a record (memo).
+ * same condition field: its value is read once a record, and the answer
+ * for one condition value is kept for the fields that follow with the
+ * same one (memo).
  */
 struct when_memo {
 	int		 id;		/* the condition's when_id, or -1 */
 	const char	*s;		/* its string value, or NULL */
 	size_t		 n;
+	int		 group;		/* the when_group last answered, or -1 */
+	int		 holds;		/* its answer */
 };
 
 static int
@@ -1026,6 +1057,8 @@ when_holds(const struct cdr_field_spec *f, const struct cdr_record *rec,
 {
 	struct cdr_value v;
 
+	if (m->group == f->when_group)
+		return m->holds;
 	if (m->id != f->when_id) {
 		m->id = f->when_id;
 		m->s = NULL;
@@ -1033,8 +1066,10 @@ when_holds(const struct cdr_field_spec *f, const struct cdr_record *rec,
 		    v.type == CDR_T_STRING)
 			m->s = cdr_value_str(&v, scratch, &m->n);
 	}
-	return m->s != NULL && f->when_len == m->n &&
-	    memcmp(m->s, f->when_value, m->n) == 0;
+	m->group = f->when_group;
+	m->holds = m->s != NULL && f->when_len == m->n &&
+	    cdr_bytes_equal(m->s, f->when_value, m->n);
+	return m->holds;
 }
 
 /* Whether a top-level member name is a schema field or the head of one. */
@@ -1060,7 +1095,7 @@ cdr_schema_check(const struct cdr_schema *sc, const struct cdr_record *rec,
     struct cdr_errors *errs)
 {
 	static struct cdr_buf scratch = CDR_BUF_INIT, when_scratch = CDR_BUF_INIT;
-	struct when_memo memo = { -1, NULL, 0 };
+	struct when_memo memo = { -1, NULL, 0, -1, 0 };
 	const struct cdr_field_spec *f;
 	const struct cdr_rule *r;
 	struct cdr_value m;

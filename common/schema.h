@@ -89,6 +89,7 @@ struct cdr_field_spec {
 	size_t		 when_len;
 	int		 has_when;
 	int		 when_id;	/* fields with equal when_path share it */
+	int		 when_group;	/* and with an equal when_value too */
 };
 
 enum cdr_rule_kind {

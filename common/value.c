@@ -11,11 +11,14 @@
 #include "record.h"
 
 static int key_equals_esc(const struct cdr_node *nd, const char *name,
-    size_t n);
+    size_t n) __attribute__((noinline));
 static void set_value(const struct cdr_record *rec, uint32_t i,
     struct cdr_value *v);
 static void set_missing(const struct cdr_record *rec, struct cdr_value *v);
 static int csv_unquote(const char *s, size_t n, struct cdr_buf *out);
+static int get_hint_slow(const struct cdr_record *rec,
+    const struct cdr_path *path, struct cdr_value *v, uint32_t *hint)
+    __attribute__((noinline));
 
 int
 cdr_path_init(struct cdr_path *path, const char *dotted)
@@ -58,7 +61,7 @@ key_equals(const struct cdr_node *nd, const char *name, size_t n)
 	if (nd->key == NULL)
 		return 0;
 	if (!(nd->flags & CDR_N_KEY_ESC))
-		return nd->klen == n && memcmp(nd->key, name, n) == 0;
+		return nd->klen == n && cdr_bytes_equal(nd->key, name, n);
 	return key_equals_esc(nd, name, n);
 }
 
@@ -145,7 +148,7 @@ root_index(struct cdr_record *rec)
 		    rec->root_slot[h] != 0; h = (h + 1) & mask) {
 			o = &rec->nodes[rec->root_slot[h]];
 			if (o->klen == nd->klen &&
-			    memcmp(o->key, nd->key, nd->klen) == 0)
+			    cdr_bytes_equal(o->key, nd->key, nd->klen))
 				break;
 		}
 		if (rec->root_slot[h] == 0)
@@ -172,7 +175,7 @@ root_member(const struct cdr_record *crec, const char *name, size_t n,
 	for (h = name_hash(name, n) & mask; rec->root_slot[h] != 0;
 	    h = (h + 1) & mask) {
 		nd = &rec->nodes[rec->root_slot[h]];
-		if (nd->klen == n && memcmp(nd->key, name, n) == 0) {
+		if (nd->klen == n && cdr_bytes_equal(nd->key, name, n)) {
 			*found = rec->root_slot[h];
 			return 1;
 		}
@@ -188,6 +191,11 @@ cdr_value_member(const struct cdr_value *obj, const char *name, size_t n,
 	uint32_t i;
 	int rc;
 
+	if (obj->node == 0 && rec->root_keys_ok &&
+	    !(rec->root_keys & cdr_key_bit(name, n))) {
+		set_missing(rec, v);
+		return 0;
+	}
 	/* Small objects are scanned; wide top-level ones use the index. */
 	if (obj->node == 0 && obj->type == CDR_T_OBJECT &&
 	    rec->nodes[0].nchild > 6 &&
@@ -245,16 +253,25 @@ cdr_record_get(const struct cdr_record *rec, const struct cdr_path *path,
 	return 0;
 }
 
-int
-cdr_record_get_hint(const struct cdr_record *rec, const struct cdr_path *path,
+/*
+ * cdr_record_get_hint in full: any key (escaped, long), and a look-up
+ * without the hint when it does not hold.
+ */
+static int
+get_hint_slow(const struct cdr_record *rec, const struct cdr_path *path,
     struct cdr_value *v, uint32_t *hint)
 {
 	const struct cdr_node *nd;
 	uint32_t i = *hint;
 	size_t seg = path->nseg;
 
+	/* A top-level name the record does not have: the common miss. */
+	if (seg == 1 && rec->root_keys_ok &&
+	    !(rec->root_keys & cdr_key_bit(path->seg[0].s, path->seg[0].n))) {
+		set_missing(rec, v);
+		return 0;
+	}
 	if (i > 0 && i < rec->nnodes) {
-		/* Walk up from the hinted node, matching segments backwards. */
 		while (seg > 0 && i > 0) {
 			nd = &rec->nodes[i];
 			if (!key_equals(nd, path->seg[seg - 1].s,
@@ -271,6 +288,39 @@ cdr_record_get_hint(const struct cdr_record *rec, const struct cdr_path *path,
 	if (!cdr_record_get(rec, path, v))
 		return 0;
 	*hint = v->node;
+	return 1;
+}
+
+int
+cdr_record_get_hint(const struct cdr_record *rec, const struct cdr_path *path,
+    struct cdr_value *v, uint32_t *hint)
+{
+	const struct cdr_node *nd;
+	const struct cdr_seg *sg;
+	uint32_t i = *hint;
+	size_t seg = path->nseg;
+
+	/*
+	 * Walk up from the hinted node, matching segments backwards.  This
+	 * loop calls nothing, so that it saves no registers: escaped and
+	 * long names, and a hint that does not hold, go to get_hint_slow.
+	 */
+	if (i == 0 || i >= rec->nnodes)
+		return get_hint_slow(rec, path, v, hint);
+	while (seg > 0 && i > 0) {
+		nd = &rec->nodes[i];
+		sg = &path->seg[seg - 1];
+		if ((nd->flags & CDR_N_KEY_ESC) || sg->n > 16)
+			return get_hint_slow(rec, path, v, hint);
+		if (nd->key == NULL || nd->klen != sg->n ||
+		    !cdr_bytes_equal(nd->key, sg->s, sg->n))
+			return get_hint_slow(rec, path, v, hint);
+		seg--;
+		i = nd->parent;
+	}
+	if (seg != 0 || i != 0)
+		return get_hint_slow(rec, path, v, hint);
+	set_value(rec, *hint, v);
 	return 1;
 }
 
