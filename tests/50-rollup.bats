@@ -596,7 +596,7 @@ t9,,1'
 	assert_equal "$(jq -r .window_end out.ndjson)" '9999-12-31T00:00:00+05:30'
 }
 
-@test "rollup: records read ahead keep their source, line and columns across batches, archive members and a record larger than a batch" {
+@test "rollup: CSV members of an archive with their own column orders, a 3 MiB record, dead letters naming source and line" {
 	# Two CSV members with their own column orders, many batches long.
 	awk 'BEGIN { print "k,v"; for (i = 1; i <= 3000; i++) printf "k%d,%d\n", i % 7, i }' >a.csv
 	awk 'BEGIN { print "v,k"; for (i = 1; i <= 2000; i++) printf "%d,k%d\n", i * 3, i % 5;

@@ -26,7 +26,6 @@
 #include "msg.h"
 #include "out.h"
 #include "parse.h"
-#include "prefetch.h"
 #include "progress.h"
 #include "record.h"
 #include "write.h"
@@ -917,37 +916,20 @@ next_record(struct rollup *r, struct cdr_reader *rd, struct cdr_record **rec)
 	return rc;
 }
 
-/*
- * In batch mode the records are read and parsed ahead on another
- * processor (cdr_prefetch); a stream keeps reading on this thread, so that
- * every record is counted as soon as it comes.
- */
 static void
 run_source(struct rollup *r, const char *path, struct cdr_reader *rd)
 {
-	struct cdr_prefetch *pf = NULL;
 	struct cdr_record *rec;
-	uint64_t bytes;
 	int rc;
 
 	if (cdr_reader_open(rd, path) != 0) {
 		r->counts.sources_failed++;
 		return;
 	}
-	if (!r->streaming && !r->idle_running)
-		pf = cdr_prefetch_start(rd);
-	if (pf != NULL) {
-		while ((rc = cdr_prefetch_next(pf, &rec, &bytes)) > 0) {
-			handle(r, rec);
-			cdr_progress_update(r->counts.read, bytes);
-		}
-		cdr_prefetch_end(pf);
-	} else {
-		while ((rc = next_record(r, rd, &rec)) > 0) {
-			handle(r, rec);
-			cdr_progress_update(r->counts.read,
-			    cdr_reader_stats(rd)->bytes);
-		}
+	while ((rc = next_record(r, rd, &rec)) > 0) {
+		handle(r, rec);
+		cdr_progress_update(r->counts.read,
+		    cdr_reader_stats(rd)->bytes);
 	}
 	if (rc < 0)
 		r->counts.sources_failed++;
@@ -961,6 +943,9 @@ finish(struct rollup *r)
 	int status = CDR_EXIT_OK;
 
 	cdr_progress_end();
+	/* No more groups come: the thread faulting in their memory stops. */
+	cdr_big_ahead_free(r->chunk_ahead);
+	r->chunk_ahead = NULL;
 	if (r->idle_running) {
 		r->idle_running = 0;
 		pthread_mutex_unlock(&r->lock);

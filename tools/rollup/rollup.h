@@ -12,6 +12,7 @@
 
 #include <jv.h>
 
+#include "bigalloc.h"
 #include "buf.h"
 #include "cdrtime.h"
 #include "deadletter.h"
@@ -401,6 +402,7 @@ struct rollup {
 	size_t			  nwhash;
 	uint64_t		  ngroups;
 	uint64_t		  state_bytes;	/* variable-size states */
+	struct cdr_big_ahead	 *chunk_ahead;	/* group chunks, faulted ahead */
 	struct cdr_out		 *out;
 	struct cdr_out		 *dead_letter;
 	struct cdr_errors	  errs;

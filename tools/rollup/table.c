@@ -198,10 +198,12 @@ slots_grow(struct rollup *r, struct window *w)
 /*
  * Memory for a new group from the window's chunks.  Chunks double from
  * 4 KiB to 32 MiB; the big ones ask for huge pages, so that millions of
- * groups cost few page faults.
+ * groups cost few page faults, and are faulted in by another thread
+ * ahead of use (cdr_big_ahead): with millions of groups, zeroing fresh
+ * pages is much of the work.
  */
 static void *
-group_alloc(struct window *w, size_t n, size_t align)
+group_alloc(struct rollup *r, struct window *w, size_t n, size_t align)
 {
 	struct chunk *c = w->chunks;
 	size_t cap;
@@ -214,7 +216,14 @@ group_alloc(struct window *w, size_t n, size_t align)
 			cap = CHUNK_MAX;
 		while (cap < n)
 			cap *= 2;
-		c = cdr_big_alloc(sizeof(*c) + cap);
+		if (cap == CHUNK_MAX && n <= CHUNK_MAX) {
+			if (r->chunk_ahead == NULL)
+				r->chunk_ahead = cdr_big_ahead_new(
+				    sizeof(*c) + CHUNK_MAX);
+			c = cdr_big_ahead_get(r->chunk_ahead);
+		} else {
+			c = cdr_big_alloc(sizeof(*c) + cap);
+		}
 		c->next = w->chunks;
 		c->used = 0;
 		c->cap = cap;
@@ -256,7 +265,7 @@ group_get(struct rollup *r, struct window *w, const char *key,
 		    "nothing written", (unsigned long long)r->max_groups);
 	if (r->max_memory != 0 && r->state_bytes > r->max_memory)
 		memory_exceeded(r);
-	g = group_alloc(w, sizeof(*g) + r->state_size + keylen + 1,
+	g = group_alloc(r, w, sizeof(*g) + r->state_size + keylen + 1,
 	    r->group_align);
 	g->hash = (uint32_t)hash;
 	g->keylen = (uint32_t)keylen;
