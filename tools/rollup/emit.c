@@ -3,6 +3,7 @@
  * --every order, windows by start, groups by key), as NDJSON or CSV; or
  * partial rows (partial.c) with --partial.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,12 +56,6 @@ struct writer {
 	struct cdr_buf		 scratch;
 	struct cdr_time_iso	 iso;
 };
-
-/*
- * Rows are handed to the output in writes of at least this size: more
- * than cdr_out buffers, so they go to the file without another copy.
- */
-#define WRITE_AT (512 * 1024)
 
 /*
  * What the rows of the run share, made with the first row: the leads of
@@ -539,37 +534,190 @@ flush_rows(struct writer *w)
 	w->out.len = 0;
 }
 
+/* Rows of the groups v[lo..hi), after those in w->out. */
+static void
+rows(struct writer *w, struct group **v, size_t lo, size_t hi)
+{
+	size_t i;
+
+	/*
+	 * Key order is not memory order, and a group spans several cache
+	 * lines: its head is fetched 16 groups ahead, and 8 ahead, with
+	 * the head there to say where the key ends, every line up to it.
+	 */
+	for (i = lo; i < hi; i++) {
+		if (i + 16 < hi)
+			__builtin_prefetch(v[i + 16]);
+		if (i + 8 < hi) {
+			const char *p = (const char *)v[i + 8];
+			const char *end = v[i + 8]->key + v[i + 8]->keylen;
+
+			for (p += 64; p < end; p += 64)
+				__builtin_prefetch(p);
+			__builtin_prefetch(end - 1);
+		}
+		final_row(w, v[i]);
+	}
+}
+
+/*
+ * A big window is written by two threads: its sorted groups are cut in
+ * blocks, each thread takes the next block not taken and formats it into
+ * a slot of its own, and the calling thread writes the slots out in
+ * block order, so the bytes are those one thread would write.  A block
+ * may only use its slot when the block NSLOT before it has been written.
+ */
+#define BLOCK_ROWS 2048
+#define NSLOT 4
+
+struct slot {
+	struct cdr_buf	 out;
+	int		 ready;
+};
+
+struct crew {
+	pthread_mutex_t	  lock;
+	pthread_cond_t	  cond;
+	struct group	**v;
+	size_t		  n, nblocks;
+	size_t		  next;		/* the first block nobody took */
+	size_t		  written;	/* blocks written out */
+	struct slot	  slot[NSLOT];
+};
+
+static struct writer helper;
+
+/* Formats block j into its slot; called and returns with the lock held. */
+static void
+format_block(struct crew *c, struct writer *w, size_t j)
+{
+	struct slot *s = &c->slot[j % NSLOT];
+	size_t lo = j * BLOCK_ROWS, hi = lo + BLOCK_ROWS;
+
+	pthread_mutex_unlock(&c->lock);
+	w->out = s->out;
+	rows(w, c->v, lo, hi < c->n ? hi : c->n);
+	s->out = w->out;
+	pthread_mutex_lock(&c->lock);
+	s->ready = 1;
+	pthread_cond_broadcast(&c->cond);
+}
+
+static int
+can_take(const struct crew *c)
+{
+	return c->next < c->nblocks && c->next < c->written + NSLOT;
+}
+
+static void *
+helper_main(void *arg)
+{
+	struct crew *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->next < c->nblocks && !can_take(c))
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->next >= c->nblocks)
+			break;
+		format_block(c, &helper, c->next++);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* Rows of v[0..n) with a helper thread; 0, or -1 when none could start. */
+static int
+rows_crew(struct rollup *r, struct group **v, size_t n)
+{
+	struct writer *w = &plan.w;
+	struct cdr_buf mine = w->out;
+	struct crew c;
+	struct slot *s;
+	pthread_t t;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.n = n;
+	c.nblocks = (n + BLOCK_ROWS - 1) / BLOCK_ROWS;
+	if (helper.r == NULL)
+		writer_init(r, &helper);
+	if (pthread_mutex_init(&c.lock, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&c.cond, NULL) != 0) {
+		pthread_mutex_destroy(&c.lock);
+		return -1;
+	}
+	if (pthread_create(&t, NULL, helper_main, &c) != 0) {
+		pthread_cond_destroy(&c.cond);
+		pthread_mutex_destroy(&c.lock);
+		return -1;
+	}
+	pthread_mutex_lock(&c.lock);
+	while (c.written < c.nblocks) {
+		s = &c.slot[c.written % NSLOT];
+		if (s->ready) {
+			pthread_mutex_unlock(&c.lock);
+			cdr_out_write(r->out, s->out.p, s->out.len);
+			s->out.len = 0;
+			pthread_mutex_lock(&c.lock);
+			s->ready = 0;
+			c.written++;
+			pthread_cond_broadcast(&c.cond);
+		} else if (can_take(&c)) {
+			format_block(&c, w, c.next++);
+		} else {
+			pthread_cond_wait(&c.cond, &c.lock);
+		}
+	}
+	pthread_mutex_unlock(&c.lock);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	for (i = 0; i < NSLOT; i++)
+		cdr_buf_free(&c.slot[i].out);
+	w->out = mine;
+	return 0;
+}
+
+/*
+ * Whether a window's rows may be formatted by two threads: a batch run
+ * (streaming windows are small and written as they close) whose rows
+ * do not look up the dimension table, which keeps the current row in
+ * the run's state.  Everything else a row reads is its group's own.
+ */
+static int
+crew_fits(const struct rollup *r, size_t n)
+{
+	return !r->streaming && r->dim == NULL && n >= 4 * BLOCK_ROWS;
+}
+
 void
 emit_window(struct rollup *r, struct window *w)
 {
 	struct group **v;
-	size_t i;
+	size_t i, hi;
 
 	emit_header(r);
 	v = window_sorted(w);
-	if (!r->partial) {
-		plan_make(r);
-		plan_window(r, w);
-	}
-	for (i = 0; i < w->ngroups; i++) {
-		/* Key order is not memory order: fetch the coming groups. */
-		if (i + 8 < w->ngroups) {
-			__builtin_prefetch(v[i + 8]);
-			__builtin_prefetch((char *)v[i + 8] + 64);
-			__builtin_prefetch((char *)v[i + 8] + 128);
-		}
-		if (r->partial) {
+	if (r->partial) {
+		for (i = 0; i < w->ngroups; i++)
 			partial_write_group(r, w, v[i]);
-			continue;
-		}
-		final_row(&plan.w, v[i]);
-		if (plan.w.out.len >= WRITE_AT)
+		free(v);
+		return;
+	}
+	plan_make(r);
+	plan_window(r, w);
+	if (!crew_fits(r, w->ngroups) || rows_crew(r, v, w->ngroups) != 0) {
+		for (i = 0; i < w->ngroups; i += BLOCK_ROWS) {
+			hi = i + BLOCK_ROWS < w->ngroups ? i + BLOCK_ROWS :
+			    w->ngroups;
+			rows(&plan.w, v, i, hi);
 			flush_rows(&plan.w);
+		}
 	}
-	if (!r->partial) {
-		flush_rows(&plan.w);
-		r->rows_out += w->ngroups;
-	}
+	r->rows_out += w->ngroups;
 	free(v);
 }
 
