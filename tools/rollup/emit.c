@@ -83,6 +83,9 @@ room(struct cdr_buf *b, size_t n)
 static inline void
 put(struct cdr_buf *b, const void *s, size_t n)
 {
+	/* An empty buffer (a window's head without windows) has no memory. */
+	if (n == 0)
+		return;
 	memcpy(room(b, n), s, n);
 	b->len += n;
 }
