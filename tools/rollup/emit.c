@@ -357,7 +357,9 @@ lead_make(struct rollup *r, struct lead *l, const char *name, int *first)
 	*first = 0;
 	l->n = b.len;
 	l->s = cdr_xcalloc(1, b.len > LEAD_PAD ? b.len : LEAD_PAD);
-	memcpy(l->s, b.p, b.len);
+	/* The first CSV column has an empty lead: b has no memory. */
+	if (b.len > 0)
+		memcpy(l->s, b.p, b.len);
 	cdr_buf_free(&b);
 }
 
