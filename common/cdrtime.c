@@ -144,6 +144,7 @@ static size_t put_offset(char *b, int32_t off, int colon);
 static size_t put_civil(char *b, const struct cdr_civil *c, char sep,
     int frac);
 static size_t copy_out(char *buf, size_t len, const char *s, size_t n);
+static void iso_fill(struct cdr_time_iso *w, int64_t s);
 static void iso_week(const struct cdr_civil *c, int *year, int *week);
 static int64_t month_start(int64_t months);
 
@@ -1352,24 +1353,103 @@ copy_out(char *buf, size_t len, const char *s, size_t n)
 	return n;
 }
 
+/*
+ * Takes the second s: its local date and offset, and the seconds around
+ * it that share both, which is its local day cut short by any change of
+ * offset within that day.
+ */
+static void
+iso_fill(struct cdr_time_iso *w, int64_t s)
+{
+	const struct tz_type *ty;
+	int64_t lo, hi, day, midnight;
+	size_t k;
+	int y, m, d;
+
+	ty = type_at(w->tz, s, &lo, &hi);
+	day = floor_div(s + ty->utoff, DAY_SECS);
+	midnight = day * DAY_SECS - ty->utoff;
+	w->midnight = midnight;
+	w->lo = lo > midnight ? lo : midnight;
+	w->hi = hi < midnight + DAY_SECS ? hi : midnight + DAY_SECS;
+	cdr_civil_from_days(day, &y, &m, &d);
+	k = put_year(w->date, y);
+	w->date[k] = '-';
+	put2(w->date + k + 1, m);
+	w->date[k + 3] = '-';
+	put2(w->date + k + 4, d);
+	w->date[k + 6] = 'T';
+	w->ndate = (unsigned char)(k + 7);
+	if (w->tz->utc) {
+		w->zone[0] = 'Z';
+		w->nzone = 1;
+	} else {
+		w->nzone = (unsigned char)put_offset(w->zone, ty->utoff, 1);
+	}
+}
+
+void
+cdr_time_iso_init(struct cdr_time_iso *w, const struct cdr_tz *tz)
+{
+	/* lo == hi: an empty span, which the first time fills. */
+	memset(w, 0, sizeof(*w));
+	w->tz = zone(tz);
+}
+
+/* "00" to "99". */
+static const char pairs[200] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+size_t
+cdr_time_iso_put(struct cdr_time_iso *w, char *b, cdr_time_t t, int frac)
+{
+	int64_t s = floor_div(t, USEC);
+	int sod, usec;
+	size_t k;
+
+	if (s < w->lo || s >= w->hi)
+		iso_fill(w, s);
+	sod = (int)(s - w->midnight);
+	usec = (int)(t - s * USEC);
+	/* Whole arrays: fixed-size copies, the tails overwritten. */
+	memcpy(b, w->date, sizeof(w->date));
+	k = w->ndate;
+	memcpy(b + k, pairs + 2 * (sod / 3600), 2);
+	b[k + 2] = ':';
+	memcpy(b + k + 3, pairs + 2 * (sod / 60 % 60), 2);
+	b[k + 5] = ':';
+	memcpy(b + k + 6, pairs + 2 * (sod % 60), 2);
+	k += 8;
+	/* As put_frac, for -1 without its loop. */
+	if (frac >= 0) {
+		k += put_frac(b + k, usec, frac);
+	} else if (usec % 1000 != 0) {
+		b[k] = '.';
+		memcpy(b + k + 1, pairs + 2 * (usec / 10000), 2);
+		memcpy(b + k + 3, pairs + 2 * (usec / 100 % 100), 2);
+		memcpy(b + k + 5, pairs + 2 * (usec % 100), 2);
+		k += 7;
+	} else if (usec != 0) {
+		b[k] = '.';
+		b[k + 1] = (char)('0' + usec / 100000);
+		memcpy(b + k + 2, pairs + 2 * (usec / 1000 % 100), 2);
+		k += 4;
+	}
+	memcpy(b + k, w->zone, sizeof(w->zone));
+	return k + w->nzone;
+}
+
 size_t
 cdr_time_format_iso(char *buf, size_t len, cdr_time_t t,
     const struct cdr_tz *tz, int frac)
 {
-	struct cdr_civil c;
-	char tmp[64];
-	int32_t off;
-	size_t k;
+	struct cdr_time_iso w;
+	char tmp[CDR_TIME_ISO_MAX];
 
-	tz = zone(tz);
-	off = cdr_tz_offset(tz, t);
-	cdr_time_civil(t, off, &c);
-	k = put_civil(tmp, &c, 'T', frac);
-	if (tz->utc)
-		tmp[k++] = 'Z';
-	else
-		k += put_offset(tmp + k, off, 1);
-	return copy_out(buf, len, tmp, k);
+	cdr_time_iso_init(&w, tz);
+	return copy_out(buf, len, tmp, cdr_time_iso_put(&w, tmp, t, frac));
 }
 
 size_t

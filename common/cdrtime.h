@@ -85,6 +85,26 @@ int cdr_time_parse(const char *s, size_t n, int flags, const struct cdr_tz *tz,
  */
 size_t cdr_time_format_iso(char *buf, size_t len, cdr_time_t t,
     const struct cdr_tz *tz, int frac);
+/*
+ * The same format for many times in one zone, as output rows need it.  The
+ * writer keeps the local date and UTC offset of the last time it wrote,
+ * with the span of instants that share both, so a time in that span costs
+ * its time of day only.  One writer per thread; tz must outlive it.
+ */
+struct cdr_time_iso {
+	const struct cdr_tz	*tz;
+	int64_t			 lo, hi;	/* seconds: [lo, hi) shares */
+	int64_t			 midnight;	/* local midnight, seconds */
+	char			 date[24];	/* "2026-03-08T" */
+	char			 zone[16];	/* "-05:00" or "Z" */
+	unsigned char		 ndate, nzone;
+};
+/* Bytes a cdr_time_iso_put buffer must have (more than it writes). */
+#define CDR_TIME_ISO_MAX 64
+void cdr_time_iso_init(struct cdr_time_iso *w, const struct cdr_tz *tz);
+/* As cdr_time_format_iso, into b without a NUL; returns the length. */
+size_t cdr_time_iso_put(struct cdr_time_iso *w, char *b, cdr_time_t t,
+    int frac);
 /* "YYYY-MM-DD HH:MM:SS[.fff]" in tz, no offset (warehouse style). */
 size_t cdr_time_format_sql(char *buf, size_t len, cdr_time_t t,
     const struct cdr_tz *tz, int frac);

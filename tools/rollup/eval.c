@@ -275,7 +275,10 @@ arith(const struct rollup *r, enum xop op, const struct val *a,
 	if (a->kind <= VK_NULL || b->kind <= VK_NULL)
 		return;
 	if (op >= X_LT && op <= X_NE) {
-		if (compare(r, a, b, &c) != 0) {
+		/* Two numbers, as compare() would find them, without copies. */
+		if (a->kind == VK_NUM && b->kind == VK_NUM) {
+			c = val_cmp_num(a, b);
+		} else if (compare(r, a, b, &c) != 0) {
 			if (op == X_EQ || op == X_NE)
 				set_bool(out, op == X_NE);
 			return;
