@@ -99,33 +99,33 @@ state_size(enum aggfn fn)
 }
 
 /*
- * States are laid out in leaf order, each aligned as its type needs
- * counting from the start of the group (groups are group_align aligned).
+ * States are laid out in leaf order, each aligned as its type needs; the
+ * states of a group start group_align aligned (see GROUP_STATE).
  */
 void
 agg_layout(struct rollup *r)
 {
-	size_t i, a, at, off = sizeof(struct group);
+	size_t i, a, off = 0;
 
 	r->group_align = 8;
 	for (i = 0; i < r->nleaves; i++) {
 		a = state_align(r->leaves[i].fn);
 		if (a > r->group_align)
 			r->group_align = a;
-		at = (off + a - 1) & ~(a - 1);
-		r->leaves[i].off = at - sizeof(struct group);
-		off = at + state_size(r->leaves[i].fn);
+		off = (off + a - 1) & ~(a - 1);
+		r->leaves[i].off = off;
+		off += state_size(r->leaves[i].fn);
 	}
-	r->state_size = ((off + 7) & ~(size_t)7) - sizeof(struct group);
+	r->state_size = (off + 7) & ~(size_t)7;
 }
 
 void
 agg_init(struct rollup *r, struct group *g)
 {
-	memset(g->state, 0, r->state_size);
+	memset(GROUP_STATE(r, g), 0, r->state_size);
 }
 
-#define ST(g, l) ((void *)((g)->state + (l)->off))
+#define ST(g, l) ((void *)(GROUP_STATE(r, g) + (l)->off))
 
 void
 agg_free(struct rollup *r, struct group *g)
@@ -755,13 +755,13 @@ agg_result(struct rollup *r, const struct group *g, int li, enum fin fin,
     int li2, double q, struct val *out, struct cdr_buf *scratch)
 {
 	const struct leaf *l = &r->leaves[li];
-	const void *st = g->state + l->off;
+	const void *st = GROUP_STATE(r, g) + l->off;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = VK_NULL;
 	if (fin == F_AVG) {
 		const struct sum_st *s = st;
-		uint64_t n = *(const uint64_t *)(g->state +
+		uint64_t n = *(const uint64_t *)(GROUP_STATE(r, g) +
 		    r->leaves[li2].off);
 
 		if (n == 0 || s->mode == SUM_EMPTY)
@@ -892,7 +892,7 @@ agg_write_state(struct rollup *r, const struct group *g, int li,
     struct cdr_buf *b)
 {
 	const struct leaf *l = &r->leaves[li];
-	const void *st = g->state + l->off;
+	const void *st = GROUP_STATE(r, g) + l->off;
 	char num[96];
 	size_t k;
 
@@ -1124,7 +1124,7 @@ agg_merge_state(struct rollup *r, struct group *g, int li,
     const struct cdr_value *v, struct cdr_buf *scratch, const char **why)
 {
 	struct leaf *l = &r->leaves[li];
-	void *st = g->state + l->off;
+	void *st = GROUP_STATE(r, g) + l->off;
 	struct cdr_value m, e;
 	const char *s;
 	size_t n;

@@ -548,15 +548,16 @@ rows(struct writer *w, struct group **v, size_t lo, size_t hi)
 	/*
 	 * Key order is not memory order, and a group spans several cache
 	 * lines: its head is fetched 16 groups ahead, and 8 ahead, with
-	 * the head there to say where the key ends, every line up to it.
+	 * the head there to give the key's length, every line up to the
+	 * end of its states.
 	 */
 	for (i = lo; i < hi; i++) {
 		if (i + 16 < hi)
 			__builtin_prefetch(v[i + 16]);
 		if (i + 8 < hi) {
 			const char *p = (const char *)v[i + 8];
-			const char *end = GROUP_KEY(w->r, v[i + 8]) +
-			    v[i + 8]->keylen;
+			const char *end = (const char *)GROUP_END(w->r,
+			    v[i + 8]);
 
 			for (p += 64; p < end; p += 64)
 				__builtin_prefetch(p);

@@ -555,7 +555,7 @@ partial_read(struct rollup *r, const struct cdr_record *rec)
 		return;
 	}
 	/* Checked on a scratch group first, so a bad row changes nothing. */
-	tmp = cdr_xcalloc(1, sizeof(*tmp) + r->state_size);
+	tmp = cdr_xcalloc(1, GROUP_STATE_AT(r, 0) + r->state_size);
 	agg_init(r, tmp);
 	bytes = r->state_bytes;
 	for (i = 0; i < ns; i++) {

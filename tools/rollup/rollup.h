@@ -218,20 +218,27 @@ struct key {
 /* ---- windows and groups (table.c) ---- */
 
 /*
- * A group is its header, r->state_size bytes of aggregate states, then its
- * encoded key: with millions of groups every byte of a group is paid for
- * in memory first touched, so the key is found from the state size rather
- * than by a pointer, and the header keeps 32 bits of the hash (enough to
- * skip almost every unequal key without reading it).  The states of a
- * group are aligned as their types need (r->group_align).
+ * A group is its header, its encoded key, then r->state_size bytes of
+ * aggregate states aligned as their types need (r->group_align).  With
+ * millions of groups every byte and every cache line of a group counts:
+ * the header keeps 32 bits of the hash (enough to skip almost every
+ * unequal key without reading it), and a look-up finds the hash, the
+ * length and the start of the key in one line, next to the states the
+ * record then updates.
  */
 struct group {
 	uint32_t	 hash;		/* low 32 bits of key_hash */
 	uint32_t	 keylen;
-	unsigned char	 state[];
+	unsigned char	 data[];	/* the key, then the states */
 };
 
-#define GROUP_KEY(r, g)	((char *)(g)->state + (r)->state_size)
+#define GROUP_KEY(r, g)	((void)(r), (char *)(g)->data)
+#define GROUP_STATE_AT(r, keylen) \
+	((sizeof(struct group) + (keylen) + (r)->group_align - 1) & \
+	~((r)->group_align - 1))
+#define GROUP_STATE(r, g) \
+	((unsigned char *)(g) + GROUP_STATE_AT(r, (g)->keylen))
+#define GROUP_END(r, g)	(GROUP_STATE(r, g) + (r)->state_size)
 
 /* Groups of a window are carved from chunks freed with the window. */
 struct chunk {

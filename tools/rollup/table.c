@@ -265,7 +265,7 @@ group_get(struct rollup *r, struct window *w, const char *key,
 		    "nothing written", (unsigned long long)r->max_groups);
 	if (r->max_memory != 0 && r->state_bytes > r->max_memory)
 		memory_exceeded(r);
-	g = group_alloc(r, w, sizeof(*g) + r->state_size + keylen + 1,
+	g = group_alloc(r, w, GROUP_STATE_AT(r, keylen) + r->state_size,
 	    r->group_align);
 	g->hash = (uint32_t)hash;
 	g->keylen = (uint32_t)keylen;
