@@ -85,20 +85,20 @@ deps-check:
 	@build-aux/deps check >/dev/null 2>&1 || build-aux/deps install
 
 check: deps-check all unit fuzz-replay
-	@CDR_BIN=$(CURDIR)/$(B)/bin CDR_UNIT=$(CURDIR)/$(B)/unit tests/run
+	@CDR_BIN=$(abspath $(B))/bin CDR_UNIT=$(abspath $(B))/unit tests/run
 
 asan:
 	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:verify_asan_link_order=0 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	$(MAKE) B=$(B)-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
 demo: deps-check all
-	@CDR_BIN=$(CURDIR)/$(B)/bin share/pipelines/demo.sh
+	@CDR_BIN=$(abspath $(B))/bin share/pipelines/demo.sh
 
 bench: deps-check all
-	@CDR_BIN=$(CURDIR)/$(B)/bin bench/all
+	@CDR_BIN=$(abspath $(B))/bin bench/all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man1

@@ -427,6 +427,21 @@ first_dup(const struct cdr_record *rec, uint32_t obj)
 	return found;
 }
 
+/*
+ * The filter bit of an escaped name is that of the name it stands for, so
+ * that the same name written plainly later is compared with it.
+ */
+static uint64_t
+unescaped_key_bit(const char *key, size_t klen, uint64_t bit)
+{
+	struct cdr_buf u = CDR_BUF_INIT;
+
+	if (cdr_json_unescape(key, klen, &u) == 0)
+		bit = cdr_key_bit(u.p != NULL ? u.p : "", u.len);
+	cdr_buf_free(&u);
+	return bit;
+}
+
 /* Whether node self's key equals an earlier member's of object obj. */
 static int
 dup_key(const struct cdr_node *nodes, uint32_t obj, uint32_t self)
@@ -510,6 +525,8 @@ value:
 			 * always compare.
 			 */
 			bit = cdr_key_bit(key, klen);
+			if (kesc)
+				bit = unescaped_key_bit(key, klen, bit);
 			if (((bloom & bit) || kesc) && dup_key(nodes, cont, self))
 				return fail(rec, key - 1,
 				    "duplicate key \"%.*s\"",

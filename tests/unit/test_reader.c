@@ -292,6 +292,8 @@ test_strictness(void)
 	CHECK_STR(parse_err("{\"a\":1,\"a\":2}"), "column 8: duplicate key \"a\"");
 	CHECK_STR(parse_err("{\"a\":1,\"\\u0061\":2}"),
 	    "column 8: duplicate key \"\\u0061\"");
+	CHECK_STR(parse_err("{\"\\u0061\":0,\"a\":1}"),
+	    "column 13: duplicate key \"a\"");
 	CHECK_STR(parse_err("{\"o\":{\"a\":1},\"p\":{\"a\":1}}"), "ok");
 	CHECK_STR(parse_err("{\"a\":[{\"k\":1,\"k\":1}]}"),
 	    "column 14: duplicate key \"k\"");
