@@ -116,8 +116,9 @@ campaign_days() {
 
 # 1. Validate the new events, and fold them into partial states per
 #    message.  Without a state directory the message rows are written at
-#    once, and the campaign days are computed from them as they are
-#    written (tee), on the other processor.
+#    once, and the campaign days are computed from the file they are in
+#    (a tee into the campaign rollup costs more: every byte copied twice
+#    more, in 8 KiB pieces).
 validate() {
 	cdr-validate -q -s sms \
 		--dead-letter "$work/rejected.ndjson" --max-error-rate "$max_error_rate" "$@"
@@ -125,8 +126,9 @@ validate() {
 if [ -z "$state" ]; then
 	validate "$@" |
 		cdr-rollup -q --tz "$zone" --time "$time_fields" \
-			--by message_id,campaign_id --agg "$message_aggs" |
-		tee "$work/messages.ndjson" | campaign_days
+			--by message_id,campaign_id --agg "$message_aggs" \
+			-o "$work/messages.ndjson"
+	campaign_days <"$work/messages.ndjson"
 else
 	validate "$@" |
 		cdr-rollup -q --tz "$zone" --time "$time_fields" \
@@ -140,8 +142,9 @@ else
 	else
 		mv "$work/new.partial" "$work/messages.partial"
 	fi
-	cdr-rollup -q --merge --tz "$zone" "$work/messages.partial" |
-		tee "$work/messages.ndjson" | campaign_days
+	cdr-rollup -q --merge --tz "$zone" -o "$work/messages.ndjson" \
+		"$work/messages.partial"
+	campaign_days <"$work/messages.ndjson"
 fi
 
 # 3. Commit: reports first, then the state.
