@@ -10,6 +10,7 @@
  * than 18 digits or 9 decimals) depend on the order of addition.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,14 @@ struct fl_st {
 	char	 inl[FL_INLINE];
 };
 
+/*
+ * Where in inl an allocated text's pointer is kept: at an aligned address,
+ * where a leak checker scanning memory for pointers finds it.
+ */
+#define FL_PTR_AT ((8 - offsetof(struct fl_st, inl) % 8) % 8)
+_Static_assert(FL_PTR_AT + sizeof(char *) <= FL_INLINE,
+    "first/last: no room for the pointer");
+
 static const char *
 fl_text(const struct fl_st *s)
 {
@@ -68,7 +77,7 @@ fl_text(const struct fl_st *s)
 
 	if (s->n < FL_INLINE)
 		return s->inl;
-	memcpy(&p, s->inl, sizeof(p));
+	memcpy(&p, s->inl + FL_PTR_AT, sizeof(p));
 	return p;
 }
 
@@ -371,7 +380,7 @@ fl_offer(struct rollup *r, struct fl_st *s, int64_t ot, uint64_t tie,
 	} else {
 		char *p = cdr_xstrndup(json, n);
 
-		memcpy(s->inl, &p, sizeof(p));
+		memcpy(s->inl + FL_PTR_AT, &p, sizeof(p));
 		r->state_bytes += n + 1;
 	}
 	s->n = (uint32_t)n;
