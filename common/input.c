@@ -325,6 +325,25 @@ next_header(struct cdr_input *in)
 	}
 }
 
+/*
+ * The next bytes of a plain (not packed) source into dst: as
+ * cdr_input_read, a read error reported and the source then at its end.
+ */
+static ssize_t
+plain_read(struct cdr_input *in, char *dst, size_t cap)
+{
+	ssize_t n = in->eof ? 0 : read_fd(in, dst, cap);
+
+	if (n < 0) {
+		cdr_warn_errno("%s: read error", in->path);
+		in->at_end = 1;
+		return -1;
+	}
+	if (n == 0)
+		in->at_end = 1;
+	return n;
+}
+
 ssize_t
 cdr_input_read(struct cdr_input *in, const void **buf)
 {
@@ -342,15 +361,7 @@ cdr_input_read(struct cdr_input *in, const void **buf)
 			in->pre = 0;
 			return n;
 		}
-		n = in->eof ? 0 : read_more(in, 0, INPUT_BLOCK);
-		if (n < 0) {
-			cdr_warn_errno("%s: read error", in->path);
-			in->at_end = 1;
-			return -1;
-		}
-		if (n == 0)
-			in->at_end = 1;
-		return n;
+		return plain_read(in, in->block, INPUT_BLOCK);
 	}
 	for (;;) {
 		rc = archive_read_data_block(in->a, buf, &len, &off);
@@ -384,15 +395,7 @@ cdr_input_read_into(struct cdr_input *in, void *dst, size_t cap)
 	if (in->nleft == 0 && in->a == NULL && in->pre == 0) {
 		if (in->at_end)
 			return 0;
-		n = in->eof ? 0 : read_fd(in, dst, cap);
-		if (n < 0) {
-			cdr_warn_errno("%s: read error", in->path);
-			in->at_end = 1;
-			return -1;
-		}
-		if (n == 0)
-			in->at_end = 1;
-		return n;
+		return plain_read(in, dst, cap);
 	}
 	if (in->nleft == 0) {
 		if (in->a == NULL) {
